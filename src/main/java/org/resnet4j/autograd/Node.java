@@ -1,0 +1,56 @@
+package org.resnet4j.autograd;
+
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * One recorded op: it knows its inputs and its output, and turns the output's gradient into
+ * gradients of the inputs ({@link Variable#addGrad}). Subclasses hold exactly what backward needs.
+ */
+public abstract class Node {
+    private final Variable[] inputs;
+    private Variable output;
+
+    protected Node(Variable... inputs) {
+        this.inputs = inputs;
+    }
+
+    public Variable[] inputs() {
+        return inputs;
+    }
+
+    Variable output() {
+        return output;
+    }
+
+    /** Short op name for debugging and profiles. */
+    public String name() {
+        return getClass().getSimpleName();
+    }
+
+    /** Accumulates d(loss)/d(input) for each input that requires grad. */
+    protected abstract void backward(Tensor gradOutput);
+
+    /** Drops saved tensors after backward; override when a node holds large buffers. */
+    protected void release() {}
+
+    /** True if the i-th input wants a gradient. */
+    protected boolean needs(int i) {
+        return inputs[i] != null && inputs[i].requiresGrad();
+    }
+
+    /**
+     * Wraps an op result: records this node as its creator when grad mode is on and some input
+     * requires grad; otherwise the result is a plain constant and nothing is kept.
+     */
+    public static Variable record(Tensor result, java.util.function.Supplier<? extends Node> node, Variable... inputs) {
+        Variable out = new Variable(result, false);
+        if (!GradMode.isEnabled()) return out;
+        boolean any = false;
+        for (Variable v : inputs) any |= v != null && v.requiresGrad();
+        if (!any) return out;
+        Node n = node.get();
+        n.output = out;
+        out.attach(n);
+        return out;
+    }
+}

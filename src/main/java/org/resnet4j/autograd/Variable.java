@@ -1,0 +1,169 @@
+package org.resnet4j.autograd;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * A tensor in the autograd graph: its value, its gradient, and the {@link Node} that made it.
+ *
+ * <p>Gradients accumulate ({@code +=}, as in micrograd and PyTorch), so a value used twice
+ * (the residual fan-out) needs no special case. Intermediate gradients are dropped once their
+ * node has run, which keeps backward memory close to the saved activations.
+ */
+public class Variable {
+    private Tensor value;
+    private Tensor grad;
+    private Node gradFn;
+    private boolean requiresGrad;
+
+    public Variable(Tensor value, boolean requiresGrad) {
+        this.value = value;
+        this.requiresGrad = requiresGrad;
+    }
+
+    /** A value that needs no gradient (inputs, targets). */
+    public static Variable constant(Tensor value) {
+        return new Variable(value, false);
+    }
+
+    /** A leaf that collects a gradient (e.g. an input whose gradient you want). */
+    public static Variable leaf(Tensor value) {
+        return new Variable(value, true);
+    }
+
+    public Tensor value() {
+        return value;
+    }
+
+    /** Replaces the value (same shape), e.g. when loading weights into a parameter. */
+    public void setValue(Tensor v) {
+        if (!v.sameShape(value)) {
+            throw new IllegalArgumentException("shape mismatch: " + value.shapeString() + " <- " + v.shapeString());
+        }
+        this.value = v;
+    }
+
+    public int[] shape() {
+        return value.shape();
+    }
+
+    public boolean isMeta() {
+        return value.isMeta();
+    }
+
+    /** The accumulated gradient, or null if none has reached this variable. */
+    public Tensor grad() {
+        return grad;
+    }
+
+    public void zeroGrad() {
+        grad = null;
+    }
+
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
+
+    public void setRequiresGrad(boolean r) {
+        if (gradFn != null && !r) throw new IllegalStateException("cannot clear requiresGrad on a non-leaf");
+        requiresGrad = r;
+    }
+
+    public Node gradFn() {
+        return gradFn;
+    }
+
+    /** A new leaf sharing this value, cut from the graph. */
+    public Variable detach() {
+        return constant(value);
+    }
+
+    void attach(Node fn) {
+        this.gradFn = fn;
+        this.requiresGrad = true;
+    }
+
+    /** grad += g, copying g (safe when g is shared or owned by someone else). */
+    public void addGrad(Tensor g) {
+        if (grad == null) {
+            grad = g.copy();
+        } else {
+            addInto(grad, g);
+        }
+    }
+
+    /** grad += g where g is a fresh tensor nobody else holds: adopted without a copy. */
+    public void addGradOwned(Tensor g) {
+        if (grad == null) {
+            grad = g;
+        } else {
+            addInto(grad, g);
+        }
+    }
+
+    private static void addInto(Tensor acc, Tensor g) {
+        if (!acc.sameShape(g)) {
+            throw new IllegalStateException("gradient shape " + g.shapeString() + " for value " + acc.shapeString());
+        }
+        float[] a = acc.data(), b = g.data();
+        for (int i = 0; i < a.length; i++) a[i] += b[i];
+    }
+
+    /** Backpropagates from a scalar (one-element) value with seed 1. */
+    public void backward() {
+        if (value.size() != 1) {
+            throw new IllegalStateException("backward() without a seed needs a one-element value, got " + value.shapeString());
+        }
+        backward(Tensor.full(1f, value.shape()));
+    }
+
+    /** Reverse-mode sweep: runs every node reachable from this value once, in reverse topological order. */
+    public void backward(Tensor seed) {
+        if (!requiresGrad) throw new IllegalStateException("value does not require grad: nothing to backpropagate");
+        addGrad(seed);
+        if (gradFn == null) return;
+        for (Node node : topologicalOrder(gradFn)) {
+            Variable out = node.output();
+            Tensor g = out.grad;
+            if (g == null) continue; // no path from the loss reached this node
+            // Intermediate gradients are not kept once consumed (PyTorch keeps only leaves' .grad).
+            if (out != this) out.grad = null;
+            node.backward(g);
+            node.release();
+        }
+    }
+
+    /** Nodes such that every node comes before the nodes of its inputs. */
+    private static List<Node> topologicalOrder(Node root) {
+        List<Node> post = new ArrayList<>();
+        Set<Node> seen = new HashSet<>();
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {root, 0});
+        seen.add(root);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Node n = (Node) top[0];
+            int i = (Integer) top[1];
+            Variable[] ins = n.inputs();
+            if (i < ins.length) {
+                top[1] = i + 1;
+                Node child = ins[i] == null ? null : ins[i].gradFn;
+                if (child != null && seen.add(child)) stack.push(new Object[] {child, 0});
+            } else {
+                stack.pop();
+                post.add(n);
+            }
+        }
+        java.util.Collections.reverse(post);
+        return post;
+    }
+
+    @Override
+    public String toString() {
+        return "Variable(" + value + (requiresGrad ? ", requiresGrad" : "") + ")";
+    }
+}

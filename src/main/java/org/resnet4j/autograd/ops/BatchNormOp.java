@@ -1,0 +1,123 @@
+package org.resnet4j.autograd.ops;
+
+import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.kernels.BatchNorm;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * torch.nn.functional.batch_norm over NCHW. In training it normalizes with the batch statistics
+ * and updates the running ones in place: running = (1 - momentum) * running + momentum * batch,
+ * with the unbiased batch variance, as PyTorch does. In eval it is a per-channel affine map.
+ * Backward recomputes x-hat from the saved input rather than storing it.
+ */
+public final class BatchNormOp {
+    private BatchNormOp() {}
+
+    // x: [N, C, H, W] (or [N, C])  gamma, beta, runningMean, runningVar: [C]
+    public static Variable apply(Variable x, Variable gamma, Variable beta, Tensor runningMean, Tensor runningVar,
+                                 boolean training, float momentum, float eps) {
+        int[] sh = x.shape();
+        if (sh.length != 4 && sh.length != 2) throw new IllegalArgumentException("batch_norm expects NCHW or NC input, got " + x.value().shapeString());
+        int n = sh[0], c = sh[1], hw = sh.length == 4 ? sh[2] * sh[3] : 1;
+        if (gamma.value().size() != c || runningMean.size() != c) {
+            throw new IllegalArgumentException("batch_norm: input has " + c + " channels but the parameters have " + gamma.value().size());
+        }
+        if (x.isMeta()) return Variable.constant(Tensor.meta(sh));
+        if (training && n * hw < 2) {
+            // PyTorch: "Expected more than 1 value per channel when training".
+            throw new IllegalArgumentException("batch_norm in training needs more than 1 value per channel, got input "
+                    + x.value().shapeString());
+        }
+        Tensor y = Tensor.zeros(sh);
+        float[] xd = x.value().data();
+        if (training) {
+            float[] mean = new float[c], invstd = new float[c], var = new float[c];
+            BatchNorm.forwardTrain(n, c, hw, xd, gamma.value().data(), beta.value().data(), eps, y.data(), mean, invstd, var);
+            float[] rm = runningMean.data(), rv = runningVar.data();
+            double unbias = (double) n * hw / (n * hw - 1);
+            for (int ch = 0; ch < c; ch++) {
+                rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * (double) mean[ch]);
+                rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+            }
+            Tensor xv = x.value(), g = gamma.value();
+            return Node.record(y, () -> new TrainBackward(x, gamma, beta, xv, g, mean, invstd), x, gamma, beta);
+        }
+        BatchNorm.forwardEval(n, c, hw, xd, gamma.value().data(), beta.value().data(),
+                runningMean.data(), runningVar.data(), eps, y.data());
+        Tensor xv = x.value(), g = gamma.value();
+        float[] rmCopy = runningMean.data().clone(), rvCopy = runningVar.data().clone();
+        return Node.record(y, () -> new EvalBackward(x, gamma, beta, xv, g, rmCopy, rvCopy, eps), x, gamma, beta);
+    }
+
+    private static int[] dims(Tensor x) {
+        int[] s = x.shape();
+        return new int[] {s[0], s[1], s.length == 4 ? s[2] * s[3] : 1};
+    }
+
+    private static final class TrainBackward extends Node {
+        private Tensor x;
+        private final Tensor gamma;
+        private final float[] mean, invstd;
+
+        TrainBackward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, float[] mean, float[] invstd) {
+            super(x, gamma, beta);
+            this.x = xv;
+            this.gamma = g;
+            this.mean = mean;
+            this.invstd = invstd;
+        }
+
+        @Override
+        protected void backward(Tensor dy) {
+            int[] d = dims(x);
+            Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
+            Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
+            Tensor db = needs(2) ? Tensor.zeros(d[1]) : null;
+            BatchNorm.backwardTrain(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), mean, invstd,
+                    dx == null ? null : dx.data(), dg == null ? null : dg.data(), db == null ? null : db.data());
+            if (dx != null) inputs()[0].addGradOwned(dx);
+            if (dg != null) inputs()[1].addGradOwned(dg);
+            if (db != null) inputs()[2].addGradOwned(db);
+        }
+
+        @Override
+        protected void release() {
+            x = null;
+        }
+    }
+
+    private static final class EvalBackward extends Node {
+        private Tensor x;
+        private final Tensor gamma;
+        private final float[] rm, rv;
+        private final float eps;
+
+        EvalBackward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, float[] rm, float[] rv, float eps) {
+            super(x, gamma, beta);
+            this.x = xv;
+            this.gamma = g;
+            this.rm = rm;
+            this.rv = rv;
+            this.eps = eps;
+        }
+
+        @Override
+        protected void backward(Tensor dy) {
+            int[] d = dims(x);
+            Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
+            Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
+            Tensor db = needs(2) ? Tensor.zeros(d[1]) : null;
+            BatchNorm.backwardEval(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), rm, rv, eps,
+                    dx == null ? null : dx.data(), dg == null ? null : dg.data(), db == null ? null : db.data());
+            if (dx != null) inputs()[0].addGradOwned(dx);
+            if (dg != null) inputs()[1].addGradOwned(dg);
+            if (db != null) inputs()[2].addGradOwned(db);
+        }
+
+        @Override
+        protected void release() {
+            x = null;
+        }
+    }
+}

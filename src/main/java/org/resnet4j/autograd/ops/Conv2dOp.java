@@ -1,0 +1,77 @@
+package org.resnet4j.autograd.ops;
+
+import org.resnet4j.autograd.FlopCounter;
+import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.kernels.Conv;
+import org.resnet4j.kernels.ConvShape;
+import org.resnet4j.tensor.Tensor;
+
+/** y = conv2d(x, w) + b (torch.nn.functional.conv2d). Saves x and w for backward. */
+public final class Conv2dOp {
+    private Conv2dOp() {}
+
+    /** Stride, padding and dilation per axis, and groups, as in PyTorch's Conv2d. */
+    public record Params(int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups) {
+        public static Params of(int stride, int pad, int dil, int groups) {
+            return new Params(stride, stride, pad, pad, dil, dil, groups);
+        }
+    }
+
+    static ConvShape shape(int[] x, int[] w, Params p) {
+        if (x.length != 4) throw new IllegalArgumentException("conv2d expects NCHW input, got rank " + x.length);
+        if (w.length != 4) throw new IllegalArgumentException("conv2d expects a 4-D weight, got rank " + w.length);
+        if (w[1] * p.groups() != x[1]) {
+            throw new IllegalArgumentException("conv2d: input has " + x[1] + " channels but weight "
+                    + java.util.Arrays.toString(w) + " with groups=" + p.groups() + " expects " + w[1] * p.groups());
+        }
+        return ConvShape.of(x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.strideH(), p.strideW(),
+                p.padH(), p.padW(), p.dilH(), p.dilW(), p.groups());
+    }
+
+    // x: [N, Cin, H, W]  w: [Cout, Cin/groups, kh, kw]  b: [Cout] or null  ->  y: [N, Cout, OH, OW]
+    public static Variable apply(Variable x, Variable w, Variable b, Params p) {
+        ConvShape s = shape(x.shape(), w.shape(), p);
+        FlopCounter.add(s.macs());
+        int[] outShape = {s.n(), s.cout(), s.oh(), s.ow()};
+        if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        Tensor y = Tensor.zeros(outShape);
+        Conv.forward(s, x.value().data(), w.value().data(), b == null ? null : b.value().data(), y.data());
+        Tensor xv = x.value(), wv = w.value();
+        return Node.record(y, () -> new Backward(x, w, b, s, xv, wv), x, w, b);
+    }
+
+    private static final class Backward extends Node {
+        private final ConvShape s;
+        private Tensor x, w;
+
+        Backward(Variable x, Variable w, Variable b, ConvShape s, Tensor xv, Tensor wv) {
+            super(x, w, b);
+            this.s = s;
+            this.x = xv;
+            this.w = wv;
+        }
+
+        @Override
+        protected void backward(Tensor dy) {
+            if (needs(0)) {
+                Tensor dx = Tensor.zeros(x.shape());
+                Conv.backwardData(s, dy.data(), w.data(), dx.data());
+                inputs()[0].addGradOwned(dx);
+            }
+            if (needs(1) || needs(2)) {
+                Tensor dw = Tensor.zeros(w.shape());
+                Tensor db = needs(2) ? Tensor.zeros(s.cout()) : null;
+                Conv.backwardWeight(s, x.data(), dy.data(), dw.data(), db == null ? null : db.data(), false);
+                if (needs(1)) inputs()[1].addGradOwned(dw);
+                if (db != null) inputs()[2].addGradOwned(db);
+            }
+        }
+
+        @Override
+        protected void release() {
+            x = null;
+            w = null;
+        }
+    }
+}

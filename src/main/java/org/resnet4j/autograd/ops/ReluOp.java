@@ -1,0 +1,46 @@
+package org.resnet4j.autograd.ops;
+
+import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.kernels.Parallel;
+import org.resnet4j.tensor.Tensor;
+
+/** y = max(x, 0). Backward needs only the output: dx = dy where y > 0. */
+public final class ReluOp {
+    private ReluOp() {}
+
+    public static Variable apply(Variable x) {
+        if (x.isMeta()) return Variable.constant(Tensor.meta(x.shape()));
+        float[] xd = x.value().data();
+        Tensor y = Tensor.zeros(x.shape());
+        float[] yd = y.data();
+        Parallel.forRange(xd.length, 1 << 15, (a, b) -> {
+            for (int i = a; i < b; i++) yd[i] = xd[i] > 0f ? xd[i] : 0f;
+        });
+        return Node.record(y, () -> new Backward(x, y), x);
+    }
+
+    private static final class Backward extends Node {
+        private Tensor y;
+
+        Backward(Variable x, Tensor y) {
+            super(x);
+            this.y = y;
+        }
+
+        @Override
+        protected void backward(Tensor dy) {
+            Tensor dx = Tensor.zeros(y.shape());
+            float[] g = dy.data(), yd = y.data(), d = dx.data();
+            Parallel.forRange(d.length, 1 << 15, (a, b) -> {
+                for (int i = a; i < b; i++) d[i] = yd[i] > 0f ? g[i] : 0f;
+            });
+            inputs()[0].addGradOwned(dx);
+        }
+
+        @Override
+        protected void release() {
+            y = null;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.resnet4j.models;
+
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.AddOp;
+import org.resnet4j.nn.BatchNorm2d;
+import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Module;
+import org.resnet4j.nn.ReLU;
+
+/**
+ * The bottleneck block (He et al. 2015, Fig. 5 right): 1x1 reduce, 3x3, 1x1 expand (x4).
+ * torchvision "v1.5": the stride is on the 3x3 conv. ResNeXt and Wide ResNet change only the
+ * inner width = planes * baseWidth / 64 * groups, with a grouped 3x3.
+ */
+public final class Bottleneck extends Module {
+    public static final int EXPANSION = 4;
+    final Conv2d conv1, conv2, conv3;
+    final BatchNorm2d bn1, bn2, bn3;
+    private final ReLU relu;
+    private final Module downsample;
+
+    public Bottleneck(int inplanes, int planes, int stride, Module downsample, int groups, int baseWidth, int dilation) {
+        int width = planes * baseWidth / 64 * groups;
+        conv1 = register("conv1", new Conv2d(inplanes, width, 1, 1, 0));
+        bn1 = register("bn1", new BatchNorm2d(width));
+        conv2 = register("conv2", new Conv2d(width, width, 3, stride, dilation, dilation, groups, false));
+        bn2 = register("bn2", new BatchNorm2d(width));
+        conv3 = register("conv3", new Conv2d(width, planes * EXPANSION, 1, 1, 0));
+        bn3 = register("bn3", new BatchNorm2d(planes * EXPANSION));
+        relu = register("relu", new ReLU());
+        this.downsample = downsample == null ? null : register("downsample", downsample);
+    }
+
+    BatchNorm2d lastBn() {
+        return bn3;
+    }
+
+    @Override
+    public Variable forward(Variable x) {
+        Variable out = relu.call(bn1.call(conv1.call(x)));
+        out = relu.call(bn2.call(conv2.call(out)));
+        out = bn3.call(conv3.call(out));
+        Variable identity = downsample == null ? x : downsample.call(x);
+        return relu.call(AddOp.apply(out, identity));
+    }
+}

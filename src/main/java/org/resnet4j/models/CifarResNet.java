@@ -1,0 +1,111 @@
+package org.resnet4j.models;
+
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.AddOp;
+import org.resnet4j.autograd.ops.ReshapeOp;
+import org.resnet4j.autograd.ops.ShortcutPadOp;
+import org.resnet4j.nn.AdaptiveAvgPool2d;
+import org.resnet4j.nn.BatchNorm2d;
+import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Linear;
+import org.resnet4j.nn.Module;
+import org.resnet4j.nn.ReLU;
+import org.resnet4j.nn.Sequential;
+
+/**
+ * The CIFAR-10 networks of He et al. 2015, section 4.2: a 3x3 conv to 16 channels, then three
+ * stages of n basic blocks at 16, 32 and 64 channels on 32x32, 16x16 and 8x8 maps, global
+ * average pooling and a linear classifier — 6n + 2 layers (n = 3, 5, 7, 9, 18 gives 20 ... 110).
+ * With {@code plain} the same stack has no shortcuts at all: the paper's "plain" baseline.
+ */
+public final class CifarResNet extends Module {
+    private final Conv2d conv1;
+    private final BatchNorm2d bn1;
+    private final ReLU relu;
+    private final Sequential layer1, layer2, layer3;
+    private final AdaptiveAvgPool2d avgpool;
+    private final Linear fc;
+
+    public CifarResNet(int depth, boolean plain, ModelConfig c) {
+        if (depth < 8 || (depth - 2) % 6 != 0) throw new IllegalArgumentException("CIFAR ResNet depth must be 6n+2, got " + depth);
+        int n = (depth - 2) / 6;
+        conv1 = register("conv1", new Conv2d(c.inChannels(), 16, 3, 1, 1));
+        bn1 = register("bn1", new BatchNorm2d(16));
+        relu = register("relu", new ReLU());
+        layer1 = register("layer1", stage(16, 16, n, 1, plain, c.shortcut()));
+        layer2 = register("layer2", stage(16, 32, n, 2, plain, c.shortcut()));
+        layer3 = register("layer3", stage(32, 64, n, 2, plain, c.shortcut()));
+        avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
+        fc = register("fc", new Linear(64, c.numClasses()));
+        ResNet.initWeights(this, false);
+        if (c.zeroInitResidual() && !plain) {
+            for (Module m : namedModules().values()) if (m instanceof Block b) b.bn2.weight.value().fill(0f);
+        }
+    }
+
+    private static Sequential stage(int in, int out, int blocks, int stride, boolean plain, ModelConfig.Shortcut shortcut) {
+        Sequential s = new Sequential();
+        for (int i = 0; i < blocks; i++) s.add(new Block(i == 0 ? in : out, out, i == 0 ? stride : 1, plain, shortcut));
+        return s;
+    }
+
+    @Override
+    public Variable forward(Variable x) {
+        x = relu.call(bn1.call(conv1.call(x)));
+        x = layer3.call(layer2.call(layer1.call(x)));
+        return fc.call(ReshapeOp.flatten(avgpool.call(x)));
+    }
+
+    /** Two 3x3 convs; the shortcut is identity, option A (zero-pad), option B (projection) or, for plain nets, absent. */
+    static final class Block extends Module {
+        final Conv2d conv1, conv2;
+        final BatchNorm2d bn1, bn2;
+        private final ReLU relu;
+        private final boolean plain;
+        private final Module shortcut;
+
+        Block(int in, int out, int stride, boolean plain, ModelConfig.Shortcut kind) {
+            conv1 = register("conv1", new Conv2d(in, out, 3, stride, 1));
+            bn1 = register("bn1", new BatchNorm2d(out));
+            relu = register("relu", new ReLU());
+            conv2 = register("conv2", new Conv2d(out, out, 3, 1, 1));
+            bn2 = register("bn2", new BatchNorm2d(out));
+            this.plain = plain;
+            Module sc = null;
+            if (!plain && (stride != 1 || in != out)) {
+                sc = kind == ModelConfig.Shortcut.A
+                        ? new PadShortcut(stride, (out - in) / 2, out - in - (out - in) / 2)
+                        : new Sequential(new Conv2d(in, out, 1, stride, 0), new BatchNorm2d(out));
+            }
+            this.shortcut = sc == null ? null : register("shortcut", sc);
+        }
+
+        @Override
+        public Variable forward(Variable x) {
+            Variable y = bn2.call(conv2.call(relu.call(bn1.call(conv1.call(x)))));
+            if (!plain) y = AddOp.apply(y, shortcut == null ? x : shortcut.call(x));
+            return relu.call(y);
+        }
+    }
+
+    /** Option A: subsample and zero-pad channels; no parameters. */
+    static final class PadShortcut extends Module {
+        private final int stride, before, after;
+
+        PadShortcut(int stride, int before, int after) {
+            this.stride = stride;
+            this.before = before;
+            this.after = after;
+        }
+
+        @Override
+        public Variable forward(Variable x) {
+            return ShortcutPadOp.apply(x, stride, before, after);
+        }
+
+        @Override
+        public String describe() {
+            return "PadShortcut(stride=" + stride + ", pad=" + before + "+" + after + ")";
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package org.resnet4j.models;
+
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.ReshapeOp;
+import org.resnet4j.nn.AdaptiveAvgPool2d;
+import org.resnet4j.nn.BatchNorm2d;
+import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Init;
+import org.resnet4j.nn.Linear;
+import org.resnet4j.nn.MaxPool2d;
+import org.resnet4j.nn.Module;
+import org.resnet4j.nn.ReLU;
+import org.resnet4j.nn.Sequential;
+
+/**
+ * The ImageNet ResNet family in torchvision's layout (models/resnet.py, "v1.5"): a 7x7/2 stem,
+ * 3x3/2 max pool, four stages of blocks at 64/128/256/512 planes (x expansion), global average
+ * pooling and a linear classifier. {@link #makeLayer} puts the stride (or, with
+ * replaceStrideWithDilation, the dilation) on each stage's first block, as torchvision's _make_layer.
+ */
+public final class ResNet extends Module {
+    /** A residual block kind: its channel expansion and its constructor. */
+    public enum Block {
+        BASIC(BasicBlock.EXPANSION), BOTTLENECK(Bottleneck.EXPANSION);
+
+        public final int expansion;
+
+        Block(int expansion) {
+            this.expansion = expansion;
+        }
+
+        Module create(int inplanes, int planes, int stride, Module downsample, int groups, int baseWidth, int dilation) {
+            return this == BASIC
+                    ? new BasicBlock(inplanes, planes, stride, downsample, groups, baseWidth, dilation)
+                    : new Bottleneck(inplanes, planes, stride, downsample, groups, baseWidth, dilation);
+        }
+    }
+
+    private final Block block;
+    private final int groups, baseWidth;
+    private int inplanes = 64, dilation = 1;
+    private final Conv2d conv1;
+    private final BatchNorm2d bn1;
+    private final ReLU relu;
+    private final MaxPool2d maxpool;
+    private final Sequential layer1, layer2, layer3, layer4;
+    private final AdaptiveAvgPool2d avgpool;
+    private Linear fc;
+
+    /** resnet50 = new ResNet(BOTTLENECK, [3, 4, 6, 3], 1, 64, config). */
+    public ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c) {
+        if (layers.length != 4) throw new IllegalArgumentException("ResNet needs 4 stage depths, got " + layers.length);
+        this.block = block;
+        this.groups = groups;
+        this.baseWidth = widthPerGroup;
+        boolean[] dil = c.replaceStrideWithDilation();
+        conv1 = register("conv1", new Conv2d(c.inChannels(), 64, 7, 2, 3));
+        bn1 = register("bn1", new BatchNorm2d(64));
+        relu = register("relu", new ReLU());
+        maxpool = register("maxpool", new MaxPool2d(3, 2, 1));
+        layer1 = register("layer1", makeLayer(64, layers[0], 1, false));
+        layer2 = register("layer2", makeLayer(128, layers[1], 2, dil[0]));
+        layer3 = register("layer3", makeLayer(256, layers[2], 2, dil[1]));
+        layer4 = register("layer4", makeLayer(512, layers[3], 2, dil[2]));
+        avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
+        fc = register("fc", new Linear(512 * block.expansion, c.numClasses()));
+        initWeights(this, c.zeroInitResidual());
+    }
+
+    private Sequential makeLayer(int planes, int blocks, int stride, boolean dilate) {
+        int previousDilation = dilation;
+        if (dilate) {
+            dilation *= stride;
+            stride = 1;
+        }
+        Module downsample = null;
+        if (stride != 1 || inplanes != planes * block.expansion) {
+            downsample = new Sequential(new Conv2d(inplanes, planes * block.expansion, 1, stride, 0),
+                    new BatchNorm2d(planes * block.expansion));
+        }
+        Sequential layer = new Sequential(block.create(inplanes, planes, stride, downsample, groups, baseWidth, previousDilation));
+        inplanes = planes * block.expansion;
+        for (int i = 1; i < blocks; i++) layer.add(block.create(inplanes, planes, 1, null, groups, baseWidth, dilation));
+        return layer;
+    }
+
+    /**
+     * torchvision's init: Kaiming-normal (fan_out, ReLU) convs, BN gamma 1 and beta 0, and with
+     * zeroInitResidual the last BN of each residual branch starts at gamma 0, so each block starts
+     * as the identity (Goyal et al. 2017, "Accurate, Large Minibatch SGD").
+     */
+    static void initWeights(Module model, boolean zeroInitResidual) {
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof Conv2d conv) {
+                Init.kaimingNormalFanOut(conv.weight.value());
+            } else if (m instanceof BatchNorm2d bn) {
+                bn.weight.value().fill(1f);
+                bn.bias.value().fill(0f);
+            }
+        }
+        if (zeroInitResidual) {
+            for (Module m : model.namedModules().values()) {
+                if (m instanceof BasicBlock b) b.lastBn().weight.value().fill(0f);
+                if (m instanceof Bottleneck b) b.lastBn().weight.value().fill(0f);
+            }
+        }
+    }
+
+    /** Replaces the classifier with a fresh {@code Linear(features, numClasses)} (transfer learning). */
+    public Linear replaceHead(int numClasses) {
+        fc = new Linear(fc.in, numClasses);
+        replace("fc", fc);
+        return fc;
+    }
+
+    public Linear head() {
+        return fc;
+    }
+
+    @Override
+    public Variable forward(Variable x) {
+        x = maxpool.call(relu.call(bn1.call(conv1.call(x))));
+        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
+        x = ReshapeOp.flatten(avgpool.call(x));
+        return fc.call(x);
+    }
+}

@@ -1,0 +1,65 @@
+package org.resnet4j.nn;
+
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.BatchNormOp;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * torch.nn.BatchNorm2d (momentum 0.1, eps 1e-5, affine, tracking running stats). Training uses
+ * batch statistics and updates running_mean, running_var (unbiased) and num_batches_tracked;
+ * eval uses the running statistics.
+ *
+ * <p>{@link #setFrozen(boolean)} gives torchvision's FrozenBatchNorm2d behaviour: running stats
+ * are used and never updated, and gamma/beta get no gradient, even after a later {@code train()}
+ * — the usual setting when fine-tuning a detection backbone with small batches.
+ */
+public final class BatchNorm2d extends Module {
+    public static final float DEFAULT_MOMENTUM = 0.1f, DEFAULT_EPS = 1e-5f;
+    public final int channels;
+    public final Parameter weight, bias;
+    public final Tensor runningMean, runningVar, numBatchesTracked;
+    private final float momentum, eps;
+    private boolean frozen;
+
+    public BatchNorm2d(int channels) {
+        this(channels, DEFAULT_MOMENTUM, DEFAULT_EPS);
+    }
+
+    public BatchNorm2d(int channels, float momentum, float eps) {
+        this.channels = channels;
+        this.momentum = momentum;
+        this.eps = eps;
+        this.weight = parameter("weight", Tensor.full(1f, channels));
+        this.bias = parameter("bias", Tensor.zeros(channels));
+        this.runningMean = buffer("running_mean", Tensor.zeros(channels));
+        this.runningVar = buffer("running_var", Tensor.full(1f, channels));
+        this.numBatchesTracked = buffer("num_batches_tracked", Tensor.zeros());
+    }
+
+    public void setFrozen(boolean frozen) {
+        this.frozen = frozen;
+        weight.setRequiresGrad(!frozen);
+        bias.setRequiresGrad(!frozen);
+    }
+
+    public boolean isFrozen() {
+        return frozen;
+    }
+
+    public float eps() {
+        return eps;
+    }
+
+    @Override
+    public Variable forward(Variable x) {
+        boolean batchStats = isTraining() && !frozen;
+        Variable y = BatchNormOp.apply(x, weight, bias, runningMean, runningVar, batchStats, momentum, eps);
+        if (batchStats && !x.isMeta()) numBatchesTracked.data()[0] += 1;
+        return y;
+    }
+
+    @Override
+    public String describe() {
+        return "BatchNorm2d(" + channels + (frozen ? ", frozen" : "") + ")";
+    }
+}

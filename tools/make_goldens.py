@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Generate PyTorch "golden" reference files for the resnet4j tests.
+
+For each model (torchvision resnet18, resnet50, resnext50_32x4d and the CIFAR
+ResNet-20 of He et al. 2015 defined below) and each mode ("eval", "train"),
+this script builds the model, fills every state_dict entry with a closed-form
+deterministic formula (so no weights have to be stored: the Java side
+recomputes them), runs one forward + backward pass of a cross-entropy loss on a
+seeded random input and writes the results to
+
+    src/test/resources/goldens/{model}_{mode}.safetensors
+
+The files are committed; CI only reads them and never needs Python.
+
+Usage (Debian):
+    apt-get install -y python3-torch python3-torchvision
+    python3 tools/make_goldens.py
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(ROOT, "src", "test", "resources", "goldens")
+
+# Human-readable description of the weight formula; stored in every file's
+# metadata so that a reader of the golden knows exactly how the weights were
+# produced without having to look at this script.
+FORMULA = (
+    "keys = sorted(state_dict keys) (plain string sort); k = index of key in keys; "
+    "i = flat row-major element index; s = sin(0.37*i + 0.11*k) computed in float64, "
+    "result cast to float32. "
+    "*num_batches_tracked: 0; "
+    "*running_mean: 0.1*s; "
+    "*running_var: 0.75 + 0.25*s; "
+    "*.weight 1-D (batch norm gamma): 1 + 0.2*s; "
+    "*.bias with prefix+'.running_mean' present (batch norm beta): 0.1*s; "
+    "other *.bias (fc bias): 0.1*s; "
+    "other *.weight ndim>=2 (conv/linear): s*sqrt(2/fan_in), fan_in = numel/shape[0]"
+)
+
+
+# --------------------------------------------------------------------------
+# CIFAR ResNet-20 (He et al. 2015, section 4.2), "option A" shortcuts.
+# Module names must match the Java model exactly, because the state_dict keys
+# (and therefore their sorted order k in the weight formula) depend on them.
+# --------------------------------------------------------------------------
+class LambdaLayer(nn.Module):
+    """Parameter-free wrapper so the option-A shortcut adds no state_dict keys."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        if stride != 1 or in_planes != planes:
+            # Option A: subsample spatially by 2 and zero-pad the channel
+            # dimension with planes//4 channels on BOTH sides (before and after).
+            pad = planes // 4
+            self.shortcut = LambdaLayer(
+                lambda x: F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, pad, pad), "constant", 0))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class CifarResNet20(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
+        self.in_planes = 16
+        self.layer1 = self._make_layer(16, 3, 1)
+        self.layer2 = self._make_layer(32, 3, 2)
+        self.layer3 = self._make_layer(64, 3, 2)
+        self.fc = nn.Linear(64, num_classes)
+
+    def _make_layer(self, planes, blocks, stride):
+        layers = []
+        for b in range(blocks):
+            layers.append(BasicBlock(self.in_planes, planes, stride if b == 0 else 1))
+            self.in_planes = planes
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = F.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def build(name):
+    """Return (model, classes, input_shape)."""
+    if name == "cifar_resnet20":
+        m = CifarResNet20(10)
+        # Option A shortcuts are parameter-free, so ResNet-20 has 269,722
+        # parameters (the 272,474 sometimes quoted is the option-B variant,
+        # which adds 1x1 projection convs + BN: 512 + 2048 + 64 + 128 = 2,752).
+        nparams = sum(p.numel() for p in m.parameters())
+        assert nparams == 269722, nparams
+        return m, 10, (2, 3, 32, 32)
+    ctor = getattr(torchvision.models, name)
+    try:
+        m = ctor(weights=None)  # torchvision >= 0.13
+    except TypeError:
+        m = ctor(pretrained=False)  # older torchvision
+    return m, 1000, (2, 3, 64, 64)
+
+
+# --------------------------------------------------------------------------
+# Deterministic weights: see FORMULA. Computed in float64 with numpy so the
+# Java side (Math.sin on doubles, then a cast to float) reproduces the values.
+# --------------------------------------------------------------------------
+def formula_values(key, k, tensor, sd_keys):
+    n = tensor.numel()
+    i = np.arange(n, dtype=np.float64)
+    s = np.sin(0.37 * i + 0.11 * k)
+    if key.endswith("num_batches_tracked"):
+        v = np.zeros(n)
+    elif key.endswith("running_mean"):
+        v = 0.1 * s
+    elif key.endswith("running_var"):
+        v = 0.75 + 0.25 * s
+    elif key.endswith(".weight") and tensor.dim() == 1:
+        v = 1.0 + 0.2 * s
+    elif key.endswith(".bias") and (key[: -len(".bias")] + ".running_mean") in sd_keys:
+        v = 0.1 * s
+    elif key.endswith(".bias"):
+        v = 0.1 * s
+    elif key.endswith(".weight") and tensor.dim() >= 2:
+        fan_in = n // tensor.shape[0]
+        v = s * math.sqrt(2.0 / fan_in)
+    else:
+        raise ValueError("no formula for state_dict key " + key)
+    return v.astype(np.float32).reshape(tuple(tensor.shape))
+
+
+def init_weights(model):
+    sd = model.state_dict()
+    keys = sorted(sd.keys())
+    key_set = set(keys)
+    with torch.no_grad():
+        for k, key in enumerate(keys):
+            t = sd[key]
+            vals = torch.from_numpy(formula_values(key, k, t, key_set))
+            t.copy_(vals.to(t.dtype))  # state_dict tensors share storage with the model
+
+
+# --------------------------------------------------------------------------
+# Minimal safetensors writer (no dependency on the safetensors package):
+# u64 LE header length, JSON header padded with spaces to a multiple of 8,
+# then the raw little-endian F32 data.
+# --------------------------------------------------------------------------
+def write_safetensors(path, tensors, metadata):
+    header = {"__metadata__": metadata}
+    blobs = []
+    offset = 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.detach().cpu().to(torch.float32).numpy()).astype("<f4")
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hb += b" " * ((8 - len(hb) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)))
+        f.write(hb)
+        for b in blobs:
+            f.write(b)
+
+
+def make_case(name, mode):
+    model, classes, shape = build(name)
+    init_weights(model)
+    model.train(mode == "train")
+    batch = shape[0]
+
+    torch.manual_seed(0)
+    x = torch.randn(shape)
+    targets = torch.tensor([(7 * n + 3) % classes for n in range(batch)], dtype=torch.long)
+
+    out = {"input": x.clone()}
+    xg = x.clone().requires_grad_(True)
+    logits = model(xg)
+    loss = nn.CrossEntropyLoss()(logits, targets)
+    loss.backward()
+
+    out["output"] = logits
+    out["loss"] = loss.reshape(())
+    out["input_grad"] = xg.grad
+    # Full gradients only for the small tensors plus the stem convolution, to
+    # keep the files small; every parameter gets a float64 L2 norm instead.
+    for key, p in model.named_parameters():
+        if p.dim() == 1 or key == "conv1.weight":
+            out["grad/" + key] = p.grad
+    for key, p in model.named_parameters():
+        out["gradnorm/" + key] = p.grad.double().norm().reshape(())
+
+    if mode == "train":
+        # Running statistics after exactly one training-mode forward pass
+        # (momentum 0.1, unbiased batch variance), starting from the formula values.
+        for prefix, mod in model.named_modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                assert int(mod.num_batches_tracked) == 1, prefix
+                out["running_mean/" + prefix] = mod.running_mean
+                out["running_var/" + prefix] = mod.running_var
+
+    metadata = {
+        "model": name,
+        "mode": mode,
+        "torch_version": torch.__version__,
+        "classes": str(classes),
+        "batch": str(batch),
+        "formula": FORMULA,
+    }
+    path = os.path.join(OUT_DIR, "%s_%s.safetensors" % (name, mode))
+    write_safetensors(path, out, metadata)
+    print("%-40s %8.1f KB  loss=%.6f" % (os.path.relpath(path, ROOT),
+                                         os.path.getsize(path) / 1024.0, loss.item()))
+
+
+def main():
+    torch.set_grad_enabled(True)
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for name in ["resnet18", "resnet50", "resnext50_32x4d", "cifar_resnet20"]:
+        for mode in ["eval", "train"]:
+            make_case(name, mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
