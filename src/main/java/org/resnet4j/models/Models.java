@@ -25,6 +25,11 @@ public final class Models {
             return factory.apply(ModelConfig.defaults(defaultClasses));
         }
 
+        /** The same architecture with meta (shape-only) parameters: free to build, for summaries. */
+        public Module createMeta(ModelConfig c) {
+            return Module.buildMeta(() -> factory.apply(c));
+        }
+
         public boolean isCifar() {
             return defaultSize == 32;
         }

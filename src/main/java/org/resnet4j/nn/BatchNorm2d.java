@@ -29,11 +29,11 @@ public final class BatchNorm2d extends Module {
         this.channels = channels;
         this.momentum = momentum;
         this.eps = eps;
-        this.weight = parameter("weight", Tensor.full(1f, channels));
-        this.bias = parameter("bias", Tensor.zeros(channels));
-        this.runningMean = buffer("running_mean", Tensor.zeros(channels));
-        this.runningVar = buffer("running_var", Tensor.full(1f, channels));
-        this.numBatchesTracked = buffer("num_batches_tracked", Tensor.zeros());
+        this.weight = parameter("weight", allocate(1f, channels));
+        this.bias = parameter("bias", allocate(channels));
+        this.runningMean = buffer("running_mean", allocate(channels));
+        this.runningVar = buffer("running_var", allocate(1f, channels));
+        this.numBatchesTracked = buffer("num_batches_tracked", allocate());
     }
 
     public void setFrozen(boolean frozen) {
@@ -54,7 +54,7 @@ public final class BatchNorm2d extends Module {
     public Variable forward(Variable x) {
         boolean batchStats = isTraining() && !frozen;
         Variable y = BatchNormOp.apply(x, weight, bias, runningMean, runningVar, batchStats, momentum, eps);
-        if (batchStats && !x.isMeta()) numBatchesTracked.data()[0] += 1;
+        if (batchStats && !x.isMeta() && !numBatchesTracked.isMeta()) numBatchesTracked.data()[0] += 1;
         return y;
     }
 

@@ -21,12 +21,12 @@ public final class Conv2d extends Module {
         this.padding = padding;
         this.dilation = dilation;
         this.groups = groups;
-        Tensor w = Tensor.zeros(out, in / groups, kernel, kernel);
+        Tensor w = allocate(out, in / groups, kernel, kernel);
         int fanIn = in / groups * kernel * kernel;
         Init.defaultUniform(w, fanIn);
         this.weight = parameter("weight", w);
         if (bias) {
-            Tensor b = Tensor.zeros(out);
+            Tensor b = allocate(out);
             Init.defaultUniform(b, fanIn);
             this.bias = parameter("bias", b);
         } else {

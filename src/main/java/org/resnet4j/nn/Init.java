@@ -50,12 +50,19 @@ public final class Init {
     }
 
     public static void normal(Tensor w, double std) {
+        if (w.isMeta()) return;
         SplittableRandom r = split();
         float[] d = w.data();
-        for (int i = 0; i < d.length; i++) d[i] = (float) (std * Tensor.gaussian(r));
+        // Box-Muller gives two independent normals per pair of uniforms.
+        for (int i = 0; i < d.length; i += 2) {
+            double rad = Math.sqrt(-2.0 * Math.log1p(-r.nextDouble())), ang = 2 * Math.PI * r.nextDouble();
+            d[i] = (float) (std * rad * Math.cos(ang));
+            if (i + 1 < d.length) d[i + 1] = (float) (std * rad * Math.sin(ang));
+        }
     }
 
     public static void uniform(Tensor w, double bound) {
+        if (w.isMeta()) return;
         SplittableRandom r = split();
         float[] d = w.data();
         for (int i = 0; i < d.length; i++) d[i] = (float) ((r.nextDouble() * 2 - 1) * bound);

@@ -16,11 +16,11 @@ public final class Linear extends Module {
     public Linear(int in, int out, boolean withBias) {
         this.in = in;
         this.out = out;
-        Tensor w = Tensor.zeros(out, in);
+        Tensor w = allocate(out, in);
         Init.defaultUniform(w, in);
         this.weight = parameter("weight", w);
         if (withBias) {
-            Tensor b = Tensor.zeros(out);
+            Tensor b = allocate(out);
             Init.defaultUniform(b, in);
             this.bias = parameter("bias", b);
         } else {

@@ -22,6 +22,32 @@ public abstract class Module {
     private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
     private static final ThreadLocal<BiConsumer<Module, Variable>> HOOK = new ThreadLocal<>();
+    private static final ThreadLocal<Boolean> META = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Builds modules whose parameters and buffers are meta tensors (shapes only, no storage, no
+     * initialization), like PyTorch's device="meta": listing and summarizing big models costs nothing.
+     */
+    public static <T> T buildMeta(java.util.function.Supplier<T> build) {
+        boolean prev = META.get();
+        META.set(true);
+        try {
+            return build.get();
+        } finally {
+            META.set(prev);
+        }
+    }
+
+    /** A new zero tensor for a parameter or buffer, or a meta tensor inside {@link #buildMeta}. */
+    protected static Tensor allocate(int... shape) {
+        return META.get() ? Tensor.meta(shape) : Tensor.zeros(shape);
+    }
+
+    /** A new tensor filled with a constant (meta inside {@link #buildMeta}). */
+    protected static Tensor allocate(float value, int... shape) {
+        if (META.get()) return Tensor.meta(shape);
+        return Tensor.full(value, shape);
+    }
 
     /** The computation; call {@link #call} rather than this, so hooks see every module. */
     public abstract Variable forward(Variable x);

@@ -160,8 +160,10 @@ public final class Tensor {
         System.arraycopy(src.data(), 0, data(), 0, size);
     }
 
+    /** Sets every element; a no-op on a meta tensor (as PyTorch's meta ops). */
     public void fill(float v) {
-        Arrays.fill(data(), v);
+        if (data == null) return;
+        Arrays.fill(data, v);
     }
 
     public float get(int... idx) {
