@@ -196,7 +196,8 @@ def write_safetensors(path, tensors, metadata):
     for name, t in tensors.items():
         a = np.ascontiguousarray(t.detach().cpu().to(torch.float32).numpy()).astype("<f4")
         b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
+        # list(t.shape), not a.shape: ascontiguousarray turns a 0-d tensor into shape [1]
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
                         "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)
@@ -287,9 +288,56 @@ def make_case(name, mode):
           os.path.getsize(path) / 1024.0, loss.item(), ", ".join("%s %.1e" % (k[14:], v) for k, v in f32.items())))
 
 
+def make_ops():
+    """Single ops on small inputs, float64: forward output and the gradient of sum(y * r)
+    for a fixed r (both stored), so each op's PyTorch semantics (output sizes, tie rules,
+    align_corners, count_include_pad, label smoothing) is pinned down independently."""
+    torch.manual_seed(1)
+    out = {}
+
+    def case(name, fn, *inputs):
+        xs = [t.double().requires_grad_(True) for t in inputs]
+        y = fn(*xs)
+        r = torch.randn(y.shape, dtype=torch.float64) if y.dim() > 0 else torch.ones((), dtype=torch.float64)
+        (y * r).sum().backward()
+        for i, x in enumerate(xs):
+            out["%s/in%d" % (name, i)] = x.detach()
+            out["%s/grad%d" % (name, i)] = x.grad
+        out[name + "/out"] = y.detach()
+        out[name + "/r"] = r
+
+    x = torch.randn(2, 3, 5, 7)
+    case("nearest_up", lambda t: F.interpolate(t, size=(8, 11), mode="nearest"), x)
+    case("nearest_down", lambda t: F.interpolate(t, size=(3, 4), mode="nearest"), x)
+    case("bilinear_up", lambda t: F.interpolate(t, size=(8, 11), mode="bilinear", align_corners=False), x)
+    case("bilinear_down", lambda t: F.interpolate(t, size=(3, 4), mode="bilinear", align_corners=False), x)
+    x = torch.randn(2, 3, 9, 8)
+    case("maxpool_3_2_1", lambda t: F.max_pool2d(t, 3, 2, 1), x)
+    case("maxpool_3_2_0_ceil", lambda t: F.max_pool2d(t, 3, 2, 0, ceil_mode=True), x)
+    case("maxpool_2_2_0_dil2", lambda t: F.max_pool2d(t, 2, 2, 0, dilation=2), x)
+    case("avgpool_3_2_1", lambda t: F.avg_pool2d(t, 3, 2, 1), x)
+    case("adaptive_3x2", lambda t: F.adaptive_avg_pool2d(t, (3, 2)), x)
+    case("adaptive_4x5", lambda t: F.adaptive_avg_pool2d(t, (4, 5)), x)
+    x, w, b = torch.randn(2, 4, 9, 8), torch.randn(6, 2, 3, 3), torch.randn(6)
+    case("conv_s2_p2_d2_g2", lambda t, u, v: F.conv2d(t, u, v, stride=2, padding=2, dilation=2, groups=2), x, w, b)
+    x, g, bb = torch.randn(3, 4, 5, 5), torch.randn(4), torch.randn(4)
+    case("batchnorm_train", lambda t, u, v: F.batch_norm(t, torch.zeros(4, dtype=torch.float64),
+                                                          torch.ones(4, dtype=torch.float64), u, v, True, 0.1, 1e-5), x, g, bb)
+    logits = torch.randn(5, 7)
+    targets = torch.tensor([0, 3, 6, 2, 3])
+    out["targets"] = targets.double()
+    case("cross_entropy", lambda t: F.cross_entropy(t, targets), logits)
+    case("cross_entropy_ls", lambda t: F.cross_entropy(t, targets, label_smoothing=0.1), logits)
+    case("mse", lambda t, u: F.mse_loss(t, u), torch.randn(3, 4), torch.randn(3, 4))
+    path = os.path.join(OUT_DIR, "ops.safetensors")
+    write_safetensors(path, out, {"torch_version": torch.__version__, "dtype": "float64, stored as float32"})
+    print("%-40s %8.1f KB" % (os.path.relpath(path, ROOT), os.path.getsize(path) / 1024.0))
+
+
 def main():
     torch.set_grad_enabled(True)
     os.makedirs(OUT_DIR, exist_ok=True)
+    make_ops()
     for name in ["resnet18", "resnet50", "resnext50_32x4d", "cifar_resnet20"]:
         for mode in ["eval", "train"]:
             make_case(name, mode)
