@@ -334,9 +334,40 @@ def make_ops():
     print("%-40s %8.1f KB" % (os.path.relpath(path, ROOT), os.path.getsize(path) / 1024.0))
 
 
+def make_keys():
+    """torchvision's state_dict keys, in order, with shapes: one 'key shape' line each."""
+    for name in ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+                 "resnext101_32x8d", "wide_resnet50_2"]:
+        model, _, _ = build(name)
+        path = os.path.join(OUT_DIR, "keys_%s.txt" % name)
+        with open(path, "w") as f:
+            for k, v in model.state_dict().items():
+                f.write("%s %s\n" % (k, ",".join(str(d) for d in v.shape)))
+
+
+def make_dilated():
+    """resnet50 with replace_stride_with_dilation=[False, True, True] (output stride 8), eval, float64."""
+    model = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True])
+    init_weights(model)
+    model.double().eval()
+    shape = (1, 3, 64, 64)
+    x = torch.from_numpy(math.sqrt(3.0) * hash_uniform(int(np.prod(shape)), 1000)).reshape(shape)
+    feats = {}
+    model.layer4.register_forward_hook(lambda m, i, o: feats.update(layer4=o))
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(OUT_DIR, "resnet50_dilated_eval.safetensors")
+    # layer4 is [1, 2048, 8, 8] at output stride 8: keep its per-channel means, not the whole map
+    write_safetensors(path, {"output": y, "layer4_mean": feats["layer4"].mean((2, 3))}, {"model": "resnet50",
+                      "replace_stride_with_dilation": "False,True,True", "formula": FORMULA})
+    print("%-40s %8.1f KB" % (os.path.relpath(path, ROOT), os.path.getsize(path) / 1024.0))
+
+
 def main():
     torch.set_grad_enabled(True)
     os.makedirs(OUT_DIR, exist_ok=True)
+    make_keys()
+    make_dilated()
     make_ops()
     for name in ["resnet18", "resnet50", "resnext50_32x4d", "cifar_resnet20"]:
         for mode in ["eval", "train"]:
