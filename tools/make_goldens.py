@@ -30,6 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+import tensorfile
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "src", "test", "resources", "goldens")
 
@@ -184,30 +186,9 @@ def init_weights(model):
             t.copy_(vals.to(t.dtype))  # state_dict tensors share storage with the model
 
 
-# --------------------------------------------------------------------------
-# Minimal safetensors writer (no dependency on the safetensors package):
-# u64 LE header length, JSON header padded with spaces to a multiple of 8,
-# then the raw little-endian F32 data.
-# --------------------------------------------------------------------------
 def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().cpu().to(torch.float32).numpy()).astype("<f4")
-        b = a.tobytes()
-        # list(t.shape), not a.shape: ascontiguousarray turns a 0-d tensor into shape [1]
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hb += b" " * ((8 - len(hb) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)))
-        f.write(hb)
-        for b in blobs:
-            f.write(b)
+    """Float32 safetensors via tools/tensorfile.py (torch tensors converted to numpy)."""
+    tensorfile.save(path, {k: v.detach().cpu().double().numpy() for k, v in tensors.items()}, metadata)
 
 
 def run_case(name, mode, dtype):

@@ -9,6 +9,7 @@ import org.resnet4j.tensor.Tensor;
 public abstract class Node {
     private final Variable[] inputs;
     private Variable output;
+    private boolean released;
 
     protected Node(Variable... inputs) {
         this.inputs = inputs;
@@ -32,6 +33,15 @@ public abstract class Node {
 
     /** Drops saved tensors after backward; override when a node holds large buffers. */
     protected void release() {}
+
+    final void markReleased() {
+        released = true;
+        release();
+    }
+
+    final boolean isReleased() {
+        return released;
+    }
 
     /** True if the i-th input wants a gradient. */
     protected boolean needs(int i) {

@@ -121,19 +121,35 @@ public class Variable {
         backward(Tensor.full(1f, value.shape()));
     }
 
-    /** Reverse-mode sweep: runs every node reachable from this value once, in reverse topological order. */
+    /**
+     * Reverse-mode sweep: runs every node reachable from this value once, in reverse topological
+     * order. As in PyTorch without retain_graph, the graph's saved tensors are freed on the way,
+     * so a second backward through the same graph is an error; only leaves keep their gradient.
+     */
     public void backward(Tensor seed) {
         if (!requiresGrad) throw new IllegalStateException("value does not require grad: nothing to backpropagate");
+        if (!seed.sameShape(value)) {
+            throw new IllegalArgumentException("seed shape " + seed.shapeString() + " differs from value " + value.shapeString());
+        }
+        if (gradFn == null) {
+            addGrad(seed);
+            return;
+        }
+        List<Node> order = topologicalOrder(gradFn);
+        for (Node node : order) {
+            if (node.isReleased()) {
+                throw new IllegalStateException("trying to backpropagate through a graph a second time: "
+                        + node.name() + " has already freed its saved tensors; run the forward pass again");
+            }
+        }
         addGrad(seed);
-        if (gradFn == null) return;
-        for (Node node : topologicalOrder(gradFn)) {
+        for (Node node : order) {
             Variable out = node.output();
             Tensor g = out.grad;
-            if (g == null) continue; // no path from the loss reached this node
             // Intermediate gradients are not kept once consumed (PyTorch keeps only leaves' .grad).
-            if (out != this) out.grad = null;
-            node.backward(g);
-            node.release();
+            out.grad = null;
+            if (g != null) node.backward(g); // null: no path from the loss reached this node
+            node.markReleased();
         }
     }
 

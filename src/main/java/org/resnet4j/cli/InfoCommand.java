@@ -55,7 +55,7 @@ final class InfoCommand implements Callable<Integer> {
                 layers.add(l);
             }
             out.put("layers", layers);
-            System.out.println(new GsonBuilder().setPrettyPrinting().create().toJson(out));
+            System.out.println(new GsonBuilder().create().toJson(out));
             return 0;
         }
         System.out.printf("%s  input [1, %d, %d, %d]%n", e.name(), cfg.inChannels(), s, s);

@@ -39,13 +39,13 @@ public final class CifarResNet extends Module {
         fc = register("fc", new Linear(64, c.numClasses()));
         ResNet.initWeights(this, false);
         if (c.zeroInitResidual() && !plain) {
-            for (Module m : namedModules().values()) if (m instanceof Block b) b.bn2.weight.value().fill(0f);
+            for (Module m : namedModules().values()) if (m instanceof CifarBlock b) b.bn2.weight.value().fill(0f);
         }
     }
 
     private static Sequential stage(int in, int out, int blocks, int stride, boolean plain, ModelConfig.Shortcut shortcut) {
         Sequential s = new Sequential();
-        for (int i = 0; i < blocks; i++) s.add(new Block(i == 0 ? in : out, out, i == 0 ? stride : 1, plain, shortcut));
+        for (int i = 0; i < blocks; i++) s.add(new CifarBlock(i == 0 ? in : out, out, i == 0 ? stride : 1, plain, shortcut));
         return s;
     }
 
@@ -57,14 +57,14 @@ public final class CifarResNet extends Module {
     }
 
     /** Two 3x3 convs; the shortcut is identity, option A (zero-pad), option B (projection) or, for plain nets, absent. */
-    static final class Block extends Module {
+    static final class CifarBlock extends Module {
         final Conv2d conv1, conv2;
         final BatchNorm2d bn1, bn2;
         private final ReLU relu;
         private final boolean plain;
         private final Module shortcut;
 
-        Block(int in, int out, int stride, boolean plain, ModelConfig.Shortcut kind) {
+        CifarBlock(int in, int out, int stride, boolean plain, ModelConfig.Shortcut kind) {
             conv1 = register("conv1", new Conv2d(in, out, 3, stride, 1));
             bn1 = register("bn1", new BatchNorm2d(out));
             relu = register("relu", new ReLU());

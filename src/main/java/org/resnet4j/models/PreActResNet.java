@@ -43,7 +43,7 @@ public final class PreActResNet extends Module {
             Sequential st = new Sequential();
             for (int i = 0; i < layers[s]; i++) {
                 int stride = i == 0 && s > 0 ? 2 : 1;
-                st.add(bottleneck ? new Bottleneck(in, planes[s], stride) : new Basic(in, planes[s], stride));
+                st.add(bottleneck ? new PreActBottleneck(in, planes[s], stride) : new PreActBlock(in, planes[s], stride));
                 in = planes[s] * expansion;
             }
             stages[s] = register("layer" + (s + 1), st);
@@ -76,13 +76,13 @@ public final class PreActResNet extends Module {
     }
 
     /** BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus the shortcut. */
-    static final class Basic extends Module {
+    static final class PreActBlock extends Module {
         private final BatchNorm2d bn1, bn2;
         private final Conv2d conv1, conv2;
         private final ReLU relu;
         private final Conv2d shortcut;
 
-        Basic(int in, int planes, int stride) {
+        PreActBlock(int in, int planes, int stride) {
             bn1 = register("bn1", new BatchNorm2d(in));
             conv1 = register("conv1", new Conv2d(in, planes, 3, stride, 1));
             bn2 = register("bn2", new BatchNorm2d(planes));
@@ -102,13 +102,13 @@ public final class PreActResNet extends Module {
     }
 
     /** BN-ReLU-conv1x1, BN-ReLU-conv3x3 (stride), BN-ReLU-conv1x1 (x4), plus the shortcut. */
-    static final class Bottleneck extends Module {
+    static final class PreActBottleneck extends Module {
         private final BatchNorm2d bn1, bn2, bn3;
         private final Conv2d conv1, conv2, conv3;
         private final ReLU relu;
         private final Conv2d shortcut;
 
-        Bottleneck(int in, int planes, int stride) {
+        PreActBottleneck(int in, int planes, int stride) {
             bn1 = register("bn1", new BatchNorm2d(in));
             conv1 = register("conv1", new Conv2d(in, planes, 1, 1, 0));
             bn2 = register("bn2", new BatchNorm2d(planes));

@@ -32,24 +32,28 @@ public final class Summary {
     }
 
     public static Summary of(Module model, int... inputShape) {
-        IdentityHashMap<Module, String> names = model.moduleNames();
-        List<Row> rows = new ArrayList<>();
+        IdentityHashMap<Module, int[]> outputs = new IdentityHashMap<>();
         boolean wasTraining = model.isTraining();
         model.eval();
         Variable out;
         FlopCounter.start();
         long macs;
         try (var g = GradMode.noGrad()) {
-            out = Module.withForwardHook((m, y) -> {
-                String name = names.get(m);
-                if (name == null || name.isEmpty()) return;
-                long p = 0;
-                for (Parameter q : m.namedParameters().values()) p += q.value().size();
-                rows.add(new Row(name, m.getClass().getSimpleName(), name.split("\\.").length, y.shape(), p));
-            }, () -> model.call(Variable.constant(Tensor.meta(inputShape))));
+            // a module called several times (a shared ReLU) keeps its first output shape
+            out = Module.withForwardHook((m, y) -> outputs.putIfAbsent(m, y.shape()),
+                    () -> model.call(Variable.constant(Tensor.meta(inputShape))));
         } finally {
             macs = FlopCounter.stop();
             model.train(wasTraining);
+        }
+        // rows in registration order (parents before children), as torchinfo prints them
+        List<Row> rows = new ArrayList<>();
+        for (var e : model.namedModules().entrySet()) {
+            int[] shape = outputs.get(e.getValue());
+            if (e.getKey().isEmpty() || shape == null) continue;
+            long p = 0;
+            for (Parameter q : e.getValue().namedParameters().values()) p += q.value().size();
+            rows.add(new Row(e.getKey(), e.getValue().getClass().getSimpleName(), e.getKey().split("\\.").length, shape, p));
         }
         long trainable = 0;
         for (Parameter p : model.namedParameters().values()) if (p.requiresGrad()) trainable += p.value().size();
