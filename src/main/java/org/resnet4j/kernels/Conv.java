@@ -38,18 +38,23 @@ public final class Conv {
     // ---------------------------------------------------------------- backward
     /** dx = d(loss)/d(x) given dy; overwrites dx. */
     public static void backwardData(ConvShape s, float[] dy, float[] w, float[] dx) {
+        // W_g^T once per call, [colRows x coutG] per group, so the per-image GEMMs read rows.
+        int rows = s.colRows(), coutG = s.coutPerGroup();
+        float[] wt = new float[w.length];
+        for (int g = 0; g < s.groups(); g++) {
+            int base = g * coutG * rows;
+            for (int co = 0; co < coutG; co++)
+                for (int r = 0; r < rows; r++) wt[base + r * coutG + co] = w[base + co * rows + r];
+        }
         perImage(s.n(), (img, col) -> {
             for (int g = 0; g < s.groups(); g++) {
+                int wOff = g * coutG * rows;
                 if (s.isPointwise()) {
-                    Gemm.gemm(true, false, s.colRows(), s.outPixels(), s.coutPerGroup(),
-                            w, g * s.coutPerGroup() * s.colRows(), s.colRows(),
-                            dy, outOffset(s, img, g), s.outPixels(),
-                            dx, inOffset(s, img, g), s.outPixels(), false);
+                    Gemm.gemm(false, false, rows, s.outPixels(), coutG, wt, wOff, coutG,
+                            dy, outOffset(s, img, g), s.outPixels(), dx, inOffset(s, img, g), s.outPixels(), false);
                 } else {
-                    Gemm.gemm(true, false, s.colRows(), s.outPixels(), s.coutPerGroup(),
-                            w, g * s.coutPerGroup() * s.colRows(), s.colRows(),
-                            dy, outOffset(s, img, g), s.outPixels(),
-                            col, 0, s.outPixels(), false);
+                    Gemm.gemm(false, false, rows, s.outPixels(), coutG, wt, wOff, coutG,
+                            dy, outOffset(s, img, g), s.outPixels(), col, 0, s.outPixels(), false);
                     col2im(s, col, dx, img, g);
                 }
             }
@@ -148,8 +153,16 @@ public final class Conv {
                         }
                         int srcRow = plane + iy * w;
                         int ix0 = kj * s.dilW() - s.padW();
-                        if (s.strideW() == 1 && ix0 >= 0 && ix0 + ow <= w) {
-                            System.arraycopy(x, srcRow + ix0, col, o, ow);
+                        if (s.strideW() == 1) {
+                            // output columns [lo, hi) read inside the row; the rest is padding
+                            int lo = Math.max(0, -ix0), hi = Math.min(ow, w - ix0);
+                            if (hi <= lo) {
+                                Arrays.fill(col, o, o + ow, 0f);
+                                continue;
+                            }
+                            if (lo > 0) Arrays.fill(col, o, o + lo, 0f);
+                            System.arraycopy(x, srcRow + ix0 + lo, col, o + lo, hi - lo);
+                            if (hi < ow) Arrays.fill(col, o + hi, o + ow, 0f);
                         } else {
                             for (int ox = 0; ox < ow; ox++) {
                                 int ix = ox * s.strideW() + ix0;
@@ -179,9 +192,15 @@ public final class Conv {
                         int dstRow = plane + iy * w;
                         int o = src + oy * ow;
                         int ix0 = kj * s.dilW() - s.padW();
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * s.strideW() + ix0;
-                            if (ix >= 0 && ix < w) dx[dstRow + ix] += col[o + ox];
+                        if (s.strideW() == 1) {
+                            int lo = Math.max(0, -ix0), hi = Math.min(ow, w - ix0);
+                            int d = dstRow + ix0;
+                            for (int ox = lo; ox < hi; ox++) dx[d + ox] += col[o + ox]; // no bounds test: vectorizes
+                        } else {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int ix = ox * s.strideW() + ix0;
+                                if (ix >= 0 && ix < w) dx[dstRow + ix] += col[o + ox];
+                            }
                         }
                     }
                 }
