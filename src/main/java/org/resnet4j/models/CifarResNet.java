@@ -7,6 +7,7 @@ import org.resnet4j.autograd.ops.ShortcutPadOp;
 import org.resnet4j.nn.AdaptiveAvgPool2d;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Dropout;
 import org.resnet4j.nn.Linear;
 import org.resnet4j.nn.Module;
 import org.resnet4j.nn.ReLU;
@@ -24,6 +25,7 @@ public final class CifarResNet extends Module {
     private final ReLU relu;
     private final Sequential layer1, layer2, layer3;
     private final AdaptiveAvgPool2d avgpool;
+    private final Dropout dropout;
     private final Linear fc;
 
     public CifarResNet(int depth, boolean plain, ModelConfig c) {
@@ -36,6 +38,7 @@ public final class CifarResNet extends Module {
         layer2 = register("layer2", stage(16, 32, n, 2, plain, c.shortcut()));
         layer3 = register("layer3", stage(32, 64, n, 2, plain, c.shortcut()));
         avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
+        dropout = c.dropout() > 0 ? register("dropout", new Dropout(c.dropout())) : null;
         fc = register("fc", new Linear(64, c.numClasses()));
         ResNet.initWeights(this, false);
         if (c.zeroInitResidual() && !plain) {
@@ -53,7 +56,8 @@ public final class CifarResNet extends Module {
     public Variable forward(Variable x) {
         x = relu.call(bn1.call(conv1.call(x)));
         x = layer3.call(layer2.call(layer1.call(x)));
-        return fc.call(ReshapeOp.flatten(avgpool.call(x)));
+        x = ReshapeOp.flatten(avgpool.call(x));
+        return fc.call(dropout == null ? x : dropout.call(x));
     }
 
     /** Two 3x3 convs; the shortcut is identity, option A (zero-pad), option B (projection) or, for plain nets, absent. */

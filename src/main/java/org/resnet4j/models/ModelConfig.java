@@ -6,9 +6,11 @@ package org.resnet4j.models;
  *
  * @param shortcut CIFAR nets only: {@code A} zero-padding identity (the paper's default for
  *                 CIFAR), {@code B} 1x1 projection where the shape changes
+ * @param dropout  probability of dropout on the pooled features before the classifier (0: none);
+ *                 parameter-free, so the state_dict keys stay torchvision's
  */
 public record ModelConfig(int numClasses, int inChannels, boolean zeroInitResidual,
-                          boolean[] replaceStrideWithDilation, Shortcut shortcut) {
+                          boolean[] replaceStrideWithDilation, Shortcut shortcut, float dropout) {
     public enum Shortcut { A, B }
 
     public ModelConfig {
@@ -21,29 +23,34 @@ public record ModelConfig(int numClasses, int inChannels, boolean zeroInitResidu
         }
         replaceStrideWithDilation = replaceStrideWithDilation.clone();
         if (shortcut == null) shortcut = Shortcut.A;
+        if (dropout < 0f || dropout >= 1f) throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
     }
 
     public static ModelConfig defaults(int numClasses) {
-        return new ModelConfig(numClasses, 3, false, null, Shortcut.A);
+        return new ModelConfig(numClasses, 3, false, null, Shortcut.A, 0f);
     }
 
     public ModelConfig withInChannels(int c) {
-        return new ModelConfig(numClasses, c, zeroInitResidual, replaceStrideWithDilation, shortcut);
+        return new ModelConfig(numClasses, c, zeroInitResidual, replaceStrideWithDilation, shortcut, dropout);
     }
 
     public ModelConfig withClasses(int n) {
-        return new ModelConfig(n, inChannels, zeroInitResidual, replaceStrideWithDilation, shortcut);
+        return new ModelConfig(n, inChannels, zeroInitResidual, replaceStrideWithDilation, shortcut, dropout);
     }
 
     public ModelConfig withZeroInitResidual(boolean z) {
-        return new ModelConfig(numClasses, inChannels, z, replaceStrideWithDilation, shortcut);
+        return new ModelConfig(numClasses, inChannels, z, replaceStrideWithDilation, shortcut, dropout);
     }
 
     public ModelConfig withDilation(boolean layer2, boolean layer3, boolean layer4) {
-        return new ModelConfig(numClasses, inChannels, zeroInitResidual, new boolean[] {layer2, layer3, layer4}, shortcut);
+        return new ModelConfig(numClasses, inChannels, zeroInitResidual, new boolean[] {layer2, layer3, layer4}, shortcut, dropout);
+    }
+
+    public ModelConfig withDropout(float p) {
+        return new ModelConfig(numClasses, inChannels, zeroInitResidual, replaceStrideWithDilation, shortcut, p);
     }
 
     public ModelConfig withShortcut(Shortcut s) {
-        return new ModelConfig(numClasses, inChannels, zeroInitResidual, replaceStrideWithDilation, s);
+        return new ModelConfig(numClasses, inChannels, zeroInitResidual, replaceStrideWithDilation, s, dropout);
     }
 }

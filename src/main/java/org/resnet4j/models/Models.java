@@ -50,7 +50,8 @@ public final class Models {
         imagenet("wide_resnet50_2", "Wide ResNet", c -> new ResNet(BOTTLENECK, new int[] {3, 4, 6, 3}, 1, 128, c));
         imagenet("wide_resnet101_2", "Wide ResNet", c -> new ResNet(BOTTLENECK, new int[] {3, 4, 23, 3}, 1, 128, c));
         // CIFAR nets of He et al. 2015, section 4.2 (6n+2 layers), with and without shortcuts
-        for (int depth : new int[] {20, 32, 44, 56, 110, 1202}) {
+        // resnet8 (n = 1) is not in the paper's table: the smallest member, for quick demos
+        for (int depth : new int[] {8, 20, 32, 44, 56, 110, 1202}) {
             cifar("resnet" + depth, "CIFAR ResNet", c -> new CifarResNet(depth, false, c));
         }
         for (int depth : new int[] {20, 32, 44, 56, 110}) {

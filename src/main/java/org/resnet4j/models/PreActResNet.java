@@ -6,6 +6,7 @@ import org.resnet4j.autograd.ops.ReshapeOp;
 import org.resnet4j.nn.AdaptiveAvgPool2d;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Dropout;
 import org.resnet4j.nn.Init;
 import org.resnet4j.nn.Linear;
 import org.resnet4j.nn.MaxPool2d;
@@ -27,6 +28,7 @@ public final class PreActResNet extends Module {
     private final BatchNorm2d finalBn;
     private final ReLU relu;
     private final AdaptiveAvgPool2d avgpool;
+    private final Dropout dropout;
     private final Linear fc;
 
     private PreActResNet(boolean imagenet, boolean bottleneck, int[] layers, int[] planes, ModelConfig c) {
@@ -51,6 +53,7 @@ public final class PreActResNet extends Module {
         finalBn = register("final_bn", new BatchNorm2d(in));
         relu = register("relu", new ReLU());
         avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
+        dropout = c.dropout() > 0 ? register("dropout", new Dropout(c.dropout())) : null;
         fc = register("fc", new Linear(in, c.numClasses()));
         for (Module m : namedModules().values()) if (m instanceof Conv2d conv) Init.kaimingNormalFanOut(conv.weight.value());
     }
@@ -72,7 +75,8 @@ public final class PreActResNet extends Module {
         x = stem.call(x);
         for (Sequential s : stages) x = s.call(x);
         x = relu.call(finalBn.call(x));
-        return fc.call(ReshapeOp.flatten(avgpool.call(x)));
+        x = ReshapeOp.flatten(avgpool.call(x));
+        return fc.call(dropout == null ? x : dropout.call(x));
     }
 
     /** BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus the shortcut. */

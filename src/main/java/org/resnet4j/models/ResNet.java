@@ -5,6 +5,7 @@ import org.resnet4j.autograd.ops.ReshapeOp;
 import org.resnet4j.nn.AdaptiveAvgPool2d;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Dropout;
 import org.resnet4j.nn.Init;
 import org.resnet4j.nn.Linear;
 import org.resnet4j.nn.MaxPool2d;
@@ -45,6 +46,7 @@ public final class ResNet extends Module {
     private final MaxPool2d maxpool;
     private final Sequential layer1, layer2, layer3, layer4;
     private final AdaptiveAvgPool2d avgpool;
+    private final Dropout dropout;
     private Linear fc;
 
     /** resnet50 = new ResNet(BOTTLENECK, [3, 4, 6, 3], 1, 64, config). */
@@ -63,6 +65,7 @@ public final class ResNet extends Module {
         layer3 = register("layer3", makeLayer(256, layers[2], 2, dil[1]));
         layer4 = register("layer4", makeLayer(512, layers[3], 2, dil[2]));
         avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
+        dropout = c.dropout() > 0 ? register("dropout", new Dropout(c.dropout())) : null;
         fc = register("fc", new Linear(512 * block.expansion, c.numClasses()));
         initWeights(this, c.zeroInitResidual());
     }
@@ -122,6 +125,6 @@ public final class ResNet extends Module {
         x = maxpool.call(relu.call(bn1.call(conv1.call(x))));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         x = ReshapeOp.flatten(avgpool.call(x));
-        return fc.call(x);
+        return fc.call(dropout == null ? x : dropout.call(x));
     }
 }

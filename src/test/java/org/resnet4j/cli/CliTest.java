@@ -127,9 +127,54 @@ class CliTest {
     }
 
     @Test
-    void demoSaysItDoesNotTrainYet() {
-        Run r = run("demo");
-        assertEquals(0, r.code());
-        assertTrue(r.out().contains("does not train anything yet"));
+    void trainEvalPredict() throws Exception {
+        Run r = run("train", "--model", "resnet8", "--data", "shapes", "--epochs", "1", "--batch-size", "32",
+                "--train-subset", "128", "--test-subset", "64", "--threads", "2", "--runs-dir", dir.toString(), "--name", "cli");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("done: test top-1"), r.out());
+        Path ckpt = dir.resolve("cli/checkpoints/best.safetensors");
+
+        r = run("eval", "--checkpoint", ckpt.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        var json = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertEquals(2000, json.get("examples").getAsInt(), "eval uses the whole test split");
+        double top1 = json.get("top1").getAsDouble();
+        assertTrue(top1 >= 0 && top1 <= 1);
+
+        // a PNG of a generated circle, and a corrupt file: the good one is answered, the bad one named
+        var shapes = new org.resnet4j.data.SyntheticShapes(8, 99);
+        int idx = 0;
+        while (shapes.label(idx) != org.resnet4j.data.SyntheticShapes.CIRCLE) idx++;
+        Tensor img = shapes.get(idx).image();
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(32, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 32; x++) {
+                int rr = Math.round(img.get(0, y, x) * 255), gg = Math.round(img.get(1, y, x) * 255), bb = Math.round(img.get(2, y, x) * 255);
+                bi.setRGB(x, y, (rr << 16) | (gg << 8) | bb);
+            }
+        Path png = dir.resolve("circle.png"), broken = dir.resolve("broken.jpg");
+        javax.imageio.ImageIO.write(bi, "png", png.toFile());
+        java.nio.file.Files.write(broken, new byte[] {1, 2, 3, 4, 5});
+        r = run("predict", "--checkpoint", ckpt.toString(), "--top", "3", "--json", png.toString(), broken.toString());
+        assertEquals(2, r.code(), "a failed image makes the exit code non-zero");
+        assertTrue(r.err().contains("broken.jpg"), r.err());
+        var arr = JsonParser.parseString(r.out()).getAsJsonArray();
+        assertEquals(1, arr.size());
+        var top = arr.get(0).getAsJsonObject().getAsJsonArray("top");
+        assertEquals(3, top.size());
+        double p0 = top.get(0).getAsJsonObject().get("probability").getAsDouble();
+        double p1 = top.get(1).getAsJsonObject().get("probability").getAsDouble();
+        assertTrue(p0 >= p1 && p0 <= 1);
+        assertTrue(org.resnet4j.data.SyntheticShapes.CLASSES.contains(top.get(0).getAsJsonObject().get("class").getAsString()));
+    }
+
+    @Test
+    void trainRefusesBadValuesBeforeStarting() {
+        Run r = run("train", "--data", "imagenet-please", "--epochs", "1", "--runs-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown data 'imagenet-please'"), r.err());
+        r = run("train", "--label-smoothing", "1.5", "--runs-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("labelSmoothing"), r.err());
     }
 }

@@ -14,16 +14,23 @@ public final class LossOps {
      * Gradient: (softmax - q) / N. Log-softmax uses the max shift for stability.
      */
     public static Variable crossEntropy(Variable logits, int[] targets, float labelSmoothing) {
+        return crossEntropyMixed(logits, targets, null, 1f, labelSmoothing);
+    }
+
+    /**
+     * Cross-entropy against a mix of two labellings, lambda * CE(targets) + (1 - lambda) * CE(targetsB),
+     * as MixUp and CutMix train (Zhang et al. 2018; Yun et al. 2019). Since CE is linear in the
+     * target distribution this is CE against q = lambda * q_a + (1 - lambda) * q_b.
+     * {@code targetsB} null means unmixed.
+     */
+    public static Variable crossEntropyMixed(Variable logits, int[] targets, int[] targetsB, float lambda, float labelSmoothing) {
         int[] s = logits.shape();
         if (s.length != 2) throw new IllegalArgumentException("cross_entropy expects [N, C] logits, got " + logits.value().shapeString());
         int n = s[0], c = s[1];
-        if (targets.length != n) throw new IllegalArgumentException("cross_entropy: " + targets.length + " targets for " + n + " rows");
+        checkTargets(targets, n, c);
+        if (targetsB != null) checkTargets(targetsB, n, c);
         if (labelSmoothing < 0f || labelSmoothing > 1f) throw new IllegalArgumentException("label smoothing must be in [0, 1], got " + labelSmoothing);
-        for (int i = 0; i < n; i++) {
-            if (targets[i] < 0 || targets[i] >= c) {
-                throw new IllegalArgumentException("cross_entropy: target " + targets[i] + " at row " + i + " outside [0, " + c + ")");
-            }
-        }
+        float wa = targetsB == null ? 1f : lambda, wb = 1f - wa;
         float[] x = logits.value().data();
         float[] prob = new float[n * c];
         double total = 0;
@@ -40,7 +47,8 @@ public final class LossOps {
                 prob[off + j] = (float) Math.exp(logp);
                 sumLogP += logp;
             }
-            double nll = -(x[off + targets[i]] - logZ);
+            double nll = -wa * (x[off + targets[i]] - logZ);
+            if (targetsB != null) nll -= wb * (x[off + targetsB[i]] - logZ);
             total += (1 - labelSmoothing) * nll - labelSmoothing / c * sumLogP;
         }
         Tensor loss = Tensor.scalar((float) (total / n));
@@ -50,15 +58,24 @@ public final class LossOps {
                 float scale = dy.data()[0] / n;
                 Tensor dx = Tensor.zeros(n, c);
                 float[] d = dx.data();
+                float smooth = labelSmoothing / c, keep = 1 - labelSmoothing;
                 for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < c; j++) {
-                        float q = labelSmoothing / c + (j == targets[i] ? 1 - labelSmoothing : 0f);
-                        d[i * c + j] = (prob[i * c + j] - q) * scale;
-                    }
+                    for (int j = 0; j < c; j++) d[i * c + j] = (prob[i * c + j] - smooth) * scale;
+                    d[i * c + targets[i]] -= keep * wa * scale;
+                    if (targetsB != null) d[i * c + targetsB[i]] -= keep * wb * scale;
                 }
                 inputs()[0].addGradOwned(dx);
             }
         }, logits);
+    }
+
+    private static void checkTargets(int[] targets, int n, int c) {
+        if (targets.length != n) throw new IllegalArgumentException("cross_entropy: " + targets.length + " targets for " + n + " rows");
+        for (int i = 0; i < n; i++) {
+            if (targets[i] < 0 || targets[i] >= c) {
+                throw new IllegalArgumentException("cross_entropy: target " + targets[i] + " at row " + i + " outside [0, " + c + ")");
+            }
+        }
     }
 
     /** Mean squared error, mean((x - y)^2); gradient flows to both sides. */

@@ -1,0 +1,103 @@
+package org.resnet4j.cli;
+
+import com.google.gson.GsonBuilder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.data.ImageFolder;
+import org.resnet4j.data.Resize;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.DataSources;
+import org.resnet4j.train.TrainedModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = "Classify image files with a training checkpoint: top-k classes with probabilities.")
+final class PredictCommand implements Callable<Integer> {
+    @Option(names = "--checkpoint", required = true) Path checkpoint;
+    @Option(names = "--top", defaultValue = "5", description = "How many classes to show (default ${DEFAULT-VALUE}).") int top;
+    @Option(names = "--json") boolean json;
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG/PNG/BMP/GIF files.") List<Path> images;
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainedModel tm = TrainedModel.load(checkpoint);
+        var norm = DataSources.normalization(tm.config().data, tm.inChannels());
+        List<Map<String, Object>> all = new ArrayList<>();
+        int failed = 0;
+        for (Path file : images) {
+            Tensor img;
+            try {
+                img = toChannels(ImageFolder.decode(file), tm.inChannels());
+            } catch (java.io.IOException e) {
+                spec.commandLine().getErr().println("error: " + e.getMessage()); // the others are still answered
+                spec.commandLine().getErr().flush();
+                failed++;
+                continue;
+            }
+            // same geometry as training: the model saw imageSize x imageSize inputs
+            img = Resize.resize(img, tm.imageSize(), tm.imageSize());
+            Tensor x = norm.apply(img, null);
+            float[] logits;
+            try (var g = GradMode.noGrad()) {
+                logits = tm.model().call(Variable.constant(x.reshape(1, x.dim(0), x.dim(1), x.dim(2)))).value().data();
+            }
+            double[] p = softmax(logits);
+            Integer[] order = new Integer[p.length];
+            for (int i = 0; i < p.length; i++) order[i] = i;
+            java.util.Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+            List<Map<String, Object>> ranked = new ArrayList<>();
+            for (int k = 0; k < Math.min(top, p.length); k++) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("class", tm.classes().get(order[k]));
+                r.put("index", order[k]);
+                r.put("probability", p[order[k]]);
+                ranked.add(r);
+            }
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("image", file.toString());
+                m.put("top", ranked);
+                all.add(m);
+            } else {
+                System.out.println(file + ":");
+                for (Map<String, Object> r : ranked) {
+                    System.out.printf(Locale.ROOT, "  %6.2f%%  %s%n", 100 * (Double) r.get("probability"), r.get("class"));
+                }
+            }
+        }
+        if (json) System.out.println(new GsonBuilder().create().toJson(all));
+        return failed == 0 ? 0 : 2;
+    }
+
+    /** Grey images for a colour model are repeated; colour images for a grey model use the luma. */
+    private static Tensor toChannels(Tensor img, int channels) {
+        int c = img.dim(0), h = img.dim(1), w = img.dim(2);
+        if (c == channels) return img;
+        Tensor out = Tensor.zeros(channels, h, w);
+        float[] s = img.data(), d = out.data();
+        for (int i = 0; i < h * w; i++) {
+            float v = c == 1 ? s[i] : 0.299f * s[i] + 0.587f * s[h * w + i] + 0.114f * s[2 * h * w + i];
+            for (int k = 0; k < channels; k++) d[k * h * w + i] = v;
+        }
+        return out;
+    }
+
+    private static double[] softmax(float[] z) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : z) max = Math.max(max, v);
+        double[] p = new double[z.length];
+        for (int i = 0; i < z.length; i++) sum += p[i] = Math.exp(z[i] - max);
+        for (int i = 0; i < z.length; i++) p[i] /= sum;
+        return p;
+    }
+}

@@ -1,0 +1,136 @@
+package org.resnet4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.resnet4j.report.MetricsLog;
+import org.resnet4j.tensor.Tensor;
+
+class TrainerTest {
+    @TempDir
+    Path dir;
+
+    private TrainConfig tiny(String name) {
+        TrainConfig c = new TrainConfig();
+        c.model = "resnet8";
+        c.data = "shapes";
+        c.shapesTrain = 192;
+        c.shapesTest = 64;
+        c.batchSize = 32;
+        c.epochs = 3;
+        c.lr = 0.05;
+        c.dropout = 0.1; // exercises the per-iteration dropout reseeding
+        c.ema = 0.9;
+        c.threads = 2;
+        c.workers = 2;
+        c.runsDir = dir.toString();
+        c.name = name;
+        return c;
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream());
+    }
+
+    private static final class Interrupt extends RuntimeException {}
+
+    /** A run killed in epoch 2 and resumed ends with exactly the weights of an uninterrupted run. */
+    @Test
+    void resumeIsExact() throws Exception {
+        Trainer.Result full = new Trainer(tiny("full"), quiet()).fit();
+
+        TrainConfig broken = tiny("broken");
+        assertThrows(Interrupt.class, () -> new Trainer(broken, quiet()).onStep((epoch, it) -> {
+            if (epoch == 1 && it == 9) throw new Interrupt();
+        }).fit());
+        assertEquals(1, Checkpoint.readState(dir.resolve("broken/checkpoints/last.safetensors")).epoch());
+
+        TrainConfig again = tiny("broken");
+        again.resume = true;
+        Trainer.Result resumed = new Trainer(again, quiet()).fit();
+
+        var a = full.model().stateDict();
+        var b = resumed.model().stateDict();
+        for (String k : a.keySet()) assertArrayEquals(a.get(k).data(), b.get(k).data(), k);
+        assertEquals(full.test().top1(), resumed.test().top1());
+        // metrics rows: one per epoch, the redone epoch 2 not duplicated
+        assertArrayEquals(new double[] {1, 2, 3}, MetricsLog.column(dir.resolve("broken"), "epoch"));
+        assertArrayEquals(MetricsLog.column(dir.resolve("full"), "train_loss"), MetricsLog.column(dir.resolve("broken"), "train_loss"));
+    }
+
+    @Test
+    void divergingLossStopsAndKeepsTheLastGoodCheckpoint() throws Exception {
+        TrainConfig c = tiny("diverge");
+        c.epochs = 1;
+        c.ema = 0;
+        new Trainer(c, quiet()).fit();
+        Path last = dir.resolve("diverge/checkpoints/last.safetensors");
+        byte[] before = Files.readAllBytes(last);
+
+        TrainConfig bad = tiny("diverge");
+        bad.ema = 0;
+        bad.epochs = 3;
+        bad.resume = true;
+        bad.lr = 1e12;
+        bad.schedule = "constant";
+        var e = assertThrows(Trainer.DivergedException.class, () -> new Trainer(bad, quiet()).fit());
+        assertTrue(e.getMessage().contains("Last good checkpoint") && e.getMessage().contains("epoch 1"), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(last), "the last good checkpoint must be untouched");
+    }
+
+    @Test
+    void writesMetricsCurvesAndACheckpointThatEvaluatesTheSame() throws Exception {
+        TrainConfig c = tiny("artifacts");
+        c.epochs = 2;
+        Trainer.Result r = new Trainer(c, quiet()).fit();
+        Path run = dir.resolve("artifacts");
+        for (String f : List.of("metrics.csv", "metrics.jsonl", "loss.png", "accuracy.png", "config.json",
+                "checkpoints/last.safetensors", "checkpoints/best.safetensors")) {
+            assertTrue(Files.exists(run.resolve(f)), f);
+        }
+        assertEquals(2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+        byte[] png = Files.readAllBytes(run.resolve("loss.png"));
+        assertEquals((byte) 0x89, png[0]);
+        assertEquals('P', png[1]);
+
+        TrainedModel tm = TrainedModel.load(run.resolve("checkpoints/last.safetensors"));
+        assertTrue(tm.ema());
+        assertEquals(6, tm.classes().size());
+        try (var test = new org.resnet4j.data.DataLoader(r.source().test(), r.source().testTransform(), 64, false, 0, 1, 2, false)) {
+            assertEquals(r.test().top1(), Evaluation.run(tm.model(), test).top1(), "checkpoint (EMA weights) evaluates as the run did");
+        }
+    }
+
+    @Test
+    void configReadsJsonAndYamlAndRefusesUnknownKeys() throws Exception {
+        Path json = dir.resolve("c.json"), yaml = dir.resolve("c.yaml"), bad = dir.resolve("bad.yml");
+        Files.writeString(json, "{\"model\": \"resnet56\", \"epochs\": 7, \"lr\": 0.05, \"weightDecay\": 0.0001}");
+        Files.writeString(yaml, "model: resnet56\nepochs: 7\nlr: 0.05\nweightDecay: 1.0e-4\nschedule: step:3:0.1\n");
+        Files.writeString(bad, "model: resnet56\nlearningRate: 0.1\n");
+        TrainConfig a = TrainConfig.read(json), b = TrainConfig.read(yaml);
+        assertEquals("resnet56", a.model);
+        assertEquals(7, b.epochs);
+        assertEquals(0.05, b.lr);
+        assertEquals(1e-4, b.weightDecay);
+        assertEquals("step:3:0.1", b.schedule);
+        var e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.read(bad));
+        assertTrue(e.getMessage().contains("learningRate") && e.getMessage().contains("bad.yml"), e.getMessage());
+        assertEquals(a.toJson(), TrainConfig.fromMap(a.toMap()).toJson());
+    }
+
+    @Test
+    void topkCountsTiesAgainstTheLabel() {
+        Tensor logits = Tensor.of(new float[] {1, 1, 1, 0, 5, 2}, 2, 3);
+        int[] hits = Evaluation.topk(logits, new int[] {1, 2});
+        assertArrayEquals(new int[] {0, 2}, hits);
+    }
+}
