@@ -15,14 +15,19 @@ public final class Conv {
     // ---------------------------------------------------------------- forward
     /** y[n, cout, oh, ow] = conv(x[n, cin, h, w], w[cout, cin/groups, kh, kw]) + bias (bias may be null). */
     public static void forward(ConvShape s, float[] x, float[] w, float[] bias, float[] y) {
+        int packed = s.isPointwise() ? 0 : Gemm.packedSize(s.outPixels(), s.colRows()) + s.outPixels();
         perImage(s.n(), (img, col) -> {
             for (int g = 0; g < s.groups(); g++) {
-                float[] src = colOf(s, x, img, g, col);
-                int srcOff = src == x ? inOffset(s, img, g) : 0;
-                Gemm.gemm(false, false, s.coutPerGroup(), s.outPixels(), s.colRows(),
-                        w, g * s.coutPerGroup() * s.colRows(), s.colRows(),
-                        src, srcOff, s.outPixels(),
-                        y, outOffset(s, img, g), s.outPixels(), false);
+                int wOff = g * s.coutPerGroup() * s.colRows();
+                if (s.isPointwise()) {
+                    Gemm.gemm(false, false, s.coutPerGroup(), s.outPixels(), s.colRows(), w, wOff, s.colRows(),
+                            x, inOffset(s, img, g), s.outPixels(), y, outOffset(s, img, g), s.outPixels(), false);
+                } else {
+                    // im2col straight into the GEMM's panel layout: no separate packing pass
+                    im2colPacked(s, x, img, g, col);
+                    Gemm.gemmPacked(s.coutPerGroup(), s.outPixels(), s.colRows(), w, wOff, s.colRows(),
+                            col, 0, y, outOffset(s, img, g), s.outPixels(), false);
+                }
             }
             if (bias != null) {
                 int p = s.outPixels();
@@ -32,14 +37,30 @@ public final class Conv {
                     for (int i = 0; i < p; i++) y[off + i] += b;
                 }
             }
-        }, s.isPointwise() ? 0 : s.colRows() * s.outPixels());
+        }, packed);
     }
 
     // ---------------------------------------------------------------- backward
     /** dx = d(loss)/d(x) given dy; overwrites dx. */
     public static void backwardData(ConvShape s, float[] dy, float[] w, float[] dx) {
+        int rows = s.colRows(), coutG = s.coutPerGroup(), cinG = s.cinPerGroup(), kk = s.kh() * s.kw();
+        int padH = s.dilH() * (s.kh() - 1) - s.padH(), padW = s.dilW() * (s.kw() - 1) - s.padW();
+        if (s.strideH() == 1 && s.strideW() == 1 && padH >= 0 && padW >= 0 && !s.isPointwise()) {
+            // Stride 1: the gradient of a convolution is a convolution of dy with the weights
+            // flipped in space and transposed in channels, padded by dil*(k-1) - pad. That runs
+            // on the fast im2col + GEMM path instead of scattering through col2im.
+            float[] wf = new float[w.length];
+            for (int g = 0; g < s.groups(); g++)
+                for (int co = 0; co < coutG; co++)
+                    for (int ci = 0; ci < cinG; ci++)
+                        for (int k = 0; k < kk; k++)
+                            wf[((g * cinG + ci) * coutG + co) * kk + (kk - 1 - k)] = w[((g * coutG + co) * cinG + ci) * kk + k];
+            ConvShape t = ConvShape.of(s.n(), s.cout(), s.oh(), s.ow(), s.cin(), s.kh(), s.kw(), 1, 1, padH, padW,
+                    s.dilH(), s.dilW(), s.groups());
+            forward(t, dy, wf, null, dx);
+            return;
+        }
         // W_g^T once per call, [colRows x coutG] per group, so the per-image GEMMs read rows.
-        int rows = s.colRows(), coutG = s.coutPerGroup();
         float[] wt = new float[w.length];
         for (int g = 0; g < s.groups(); g++) {
             int base = g * coutG * rows;
@@ -65,29 +86,37 @@ public final class Conv {
     public static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
         int workers = Math.min(Parallel.threads(), s.n());
         float[][] partial = new float[workers][];
-        int wsize = s.weightSize();
-        // Each worker sums its images into a private dW; the partials are added at the end,
-        // so no two threads write the same weight gradient.
+        int rows = s.colRows(), coutG = s.coutPerGroup(), wsize = s.weightSize();
+        // Computed transposed, dW_g^T [rows x coutG] += col [rows x P] * dY_g^T [P x coutG]: the
+        // large im2col matrix is then the GEMM's A, read once in its natural row order, and only
+        // the small dY is transposed while packing. Each worker sums its images into a private
+        // buffer and the partials are added at the end, so no two threads write the same gradient.
         Parallel.forRange(workers, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 float[] acc = new float[wsize];
-                float[] col = new float[s.isPointwise() ? 0 : s.colRows() * s.outPixels()];
+                float[] col = new float[s.isPointwise() ? 0 : rows * s.outPixels()];
                 int i0 = (int) ((long) s.n() * t / workers), i1 = (int) ((long) s.n() * (t + 1) / workers);
                 for (int img = i0; img < i1; img++) {
                     for (int g = 0; g < s.groups(); g++) {
                         float[] src = colOf(s, x, img, g, col);
                         int srcOff = src == x ? inOffset(s, img, g) : 0;
-                        Gemm.gemm(false, true, s.coutPerGroup(), s.colRows(), s.outPixels(),
-                                dy, outOffset(s, img, g), s.outPixels(),
+                        Gemm.gemm(false, true, rows, coutG, s.outPixels(),
                                 src, srcOff, s.outPixels(),
-                                acc, g * s.coutPerGroup() * s.colRows(), s.colRows(), true);
+                                dy, outOffset(s, img, g), s.outPixels(),
+                                acc, g * coutG * rows, coutG, true);
                     }
                 }
                 partial[t] = acc;
             }
         });
         if (!accumulate) Arrays.fill(dw, 0, wsize, 0f);
-        for (float[] p : partial) for (int i = 0; i < wsize; i++) dw[i] += p[i];
+        for (float[] p : partial) {
+            for (int g = 0; g < s.groups(); g++) {
+                int base = g * coutG * rows;
+                for (int r = 0; r < rows; r++)
+                    for (int co = 0; co < coutG; co++) dw[base + co * rows + r] += p[base + r * coutG + co];
+            }
+        }
         if (db != null) {
             int p = s.outPixels();
             for (int co = 0; co < s.cout(); co++) {
@@ -138,38 +167,104 @@ public final class Conv {
     static void im2col(ConvShape s, float[] x, int img, int g, float[] col) {
         int h = s.h(), w = s.w(), oh = s.oh(), ow = s.ow(), p = oh * ow;
         int base = inOffset(s, img, g);
+        boolean sameWidth = s.strideH() == 1 && s.strideW() == 1 && ow == w;
         int row = 0;
         for (int c = 0; c < s.cinPerGroup(); c++) {
             int plane = base + c * h * w;
             for (int ki = 0; ki < s.kh(); ki++) {
                 for (int kj = 0; kj < s.kw(); kj++, row++) {
-                    int dst = row * p;
-                    for (int oy = 0; oy < oh; oy++) {
-                        int iy = oy * s.strideH() - s.padH() + ki * s.dilH();
-                        int o = dst + oy * ow;
-                        if (iy < 0 || iy >= h) {
-                            Arrays.fill(col, o, o + ow, 0f);
-                            continue;
-                        }
-                        int srcRow = plane + iy * w;
-                        int ix0 = kj * s.dilW() - s.padW();
-                        if (s.strideW() == 1) {
-                            // output columns [lo, hi) read inside the row; the rest is padding
-                            int lo = Math.max(0, -ix0), hi = Math.min(ow, w - ix0);
-                            if (hi <= lo) {
-                                Arrays.fill(col, o, o + ow, 0f);
-                                continue;
-                            }
-                            if (lo > 0) Arrays.fill(col, o, o + lo, 0f);
-                            System.arraycopy(x, srcRow + ix0 + lo, col, o + lo, hi - lo);
-                            if (hi < ow) Arrays.fill(col, o + hi, o + ow, 0f);
-                        } else {
-                            for (int ox = 0; ox < ow; ox++) {
-                                int ix = ox * s.strideW() + ix0;
-                                col[o + ox] = (ix >= 0 && ix < w) ? x[srcRow + ix] : 0f;
-                            }
-                        }
+                    int dy = ki * s.dilH() - s.padH(), dx = kj * s.dilW() - s.padW();
+                    if (sameWidth) {
+                        shiftedPlane(x, plane, h, w, oh, dy, dx, col, row * p);
+                    } else {
+                        rows(s, x, plane, dy, dx, col, row * p);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * im2col in {@link Gemm#gemmPacked}'s panel layout: each im2col row is built in a scratch row
+     * at the end of {@code packed} (L1-resident) and dealt out to the panels.
+     */
+    static void im2colPacked(ConvShape s, float[] x, int img, int g, float[] packed) {
+        int h = s.h(), w = s.w(), p = s.outPixels(), k = s.colRows(), nr = Gemm.panelWidth();
+        int panels = (p + nr - 1) / nr, scratch = panels * k * nr, tail = p - (panels - 1) * nr;
+        int base = inOffset(s, img, g);
+        boolean sameWidth = s.strideH() == 1 && s.strideW() == 1 && s.ow() == w;
+        int row = 0;
+        for (int c = 0; c < s.cinPerGroup(); c++) {
+            int plane = base + c * h * w;
+            for (int ki = 0; ki < s.kh(); ki++) {
+                for (int kj = 0; kj < s.kw(); kj++, row++) {
+                    int dy = ki * s.dilH() - s.padH(), dx = kj * s.dilW() - s.padW();
+                    if (sameWidth) shiftedPlane(x, plane, h, w, s.oh(), dy, dx, packed, scratch);
+                    else rows(s, x, plane, dy, dx, packed, scratch);
+                    for (int q = 0; q < panels - 1; q++) System.arraycopy(packed, scratch + q * nr, packed, (q * k + row) * nr, nr);
+                    int last = ((panels - 1) * k + row) * nr;
+                    System.arraycopy(packed, scratch + (panels - 1) * nr, packed, last, tail);
+                    if (tail < nr) Arrays.fill(packed, last + tail, last + nr, 0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * A stride-1 conv whose output is as wide as its input ("same" padding, the 3x3 convs of
+     * every ResNet): one im2col row is the input plane shifted by (dy, dx). The rows that stay
+     * inside the input are a single contiguous copy; only the wrapped border columns and the rows
+     * above or below the input are then zeroed.
+     */
+    private static void shiftedPlane(float[] x, int plane, int h, int w, int oh, int dy, int dx, float[] col, int dst) {
+        int yLo = Math.max(0, -dy), yHi = Math.min(oh, h - dy);
+        if (yHi <= yLo || Math.abs(dx) >= w) {
+            Arrays.fill(col, dst, dst + oh * w, 0f);
+            return;
+        }
+        if (yLo > 0) Arrays.fill(col, dst, dst + yLo * w, 0f);
+        // src index of (oy, ox) is plane + (oy + dy) * w + ox + dx: contiguous in (oy, ox) for fixed (dy, dx)
+        int from = yLo * w, to = yHi * w;                       // destination range within the row
+        int srcFrom = plane + (yLo + dy) * w + dx, lead = 0, tail = 0;
+        if (srcFrom < plane) lead = plane - srcFrom;             // dx < 0 at the first row: before the plane
+        if (srcFrom + (to - from) > plane + h * w) tail = srcFrom + (to - from) - (plane + h * w);
+        System.arraycopy(x, srcFrom + lead, col, dst + from + lead, to - from - lead - tail);
+        if (lead > 0) Arrays.fill(col, dst + from, dst + from + lead, 0f);
+        if (tail > 0) Arrays.fill(col, dst + to - tail, dst + to, 0f);
+        // columns that wrapped into the neighbouring row are padding
+        if (dx < 0) {
+            for (int oy = yLo; oy < yHi; oy++) Arrays.fill(col, dst + oy * w, dst + oy * w - dx, 0f);
+        } else if (dx > 0) {
+            for (int oy = yLo; oy < yHi; oy++) Arrays.fill(col, dst + oy * w + w - dx, dst + oy * w + w, 0f);
+        }
+        if (yHi < oh) Arrays.fill(col, dst + yHi * w, dst + oh * w, 0f);
+    }
+
+    /** The general case, one output row at a time. */
+    private static void rows(ConvShape s, float[] x, int plane, int dy, int dx, float[] col, int dst) {
+        int h = s.h(), w = s.w(), oh = s.oh(), ow = s.ow();
+        for (int oy = 0; oy < oh; oy++) {
+            int iy = oy * s.strideH() + dy;
+            int o = dst + oy * ow;
+            if (iy < 0 || iy >= h) {
+                Arrays.fill(col, o, o + ow, 0f);
+                continue;
+            }
+            int srcRow = plane + iy * w;
+            if (s.strideW() == 1) {
+                // output columns [lo, hi) read inside the row; the rest is padding
+                int lo = Math.max(0, -dx), hi = Math.min(ow, w - dx);
+                if (hi <= lo) {
+                    Arrays.fill(col, o, o + ow, 0f);
+                    continue;
+                }
+                if (lo > 0) Arrays.fill(col, o, o + lo, 0f);
+                System.arraycopy(x, srcRow + dx + lo, col, o + lo, hi - lo);
+                if (hi < ow) Arrays.fill(col, o + hi, o + ow, 0f);
+            } else {
+                for (int ox = 0; ox < ow; ox++) {
+                    int ix = ox * s.strideW() + dx;
+                    col[o + ox] = (ix >= 0 && ix < w) ? x[srcRow + ix] : 0f;
                 }
             }
         }

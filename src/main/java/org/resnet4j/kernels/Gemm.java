@@ -17,11 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  * scalar twin used by the tests.
  */
 public final class Gemm {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    static final int L = 8;           // lanes of S
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final int L = S.length();  // lanes of S
     static final int NR = 2 * L;      // panel width
     static final int MR = 4;          // rows per micro-kernel
-    static final int KC = 256;        // depth of one packed panel
+    static final int KC = 256;        // depth of one packed panel (128..512 measured within noise)
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
 
     private Gemm() {}
@@ -69,15 +69,56 @@ public final class Gemm {
             for (int j = j0; j < j1; j += NR) {
                 int nr = Math.min(NR, j1 - j);
                 packB(transB, b, bOff, ldb, k0, kc, j, nr, panel);
-                int i = i0;
-                for (; i + MR <= i1; i += MR) {
-                    kernel4x16(a, aOff + i * lda + k0, lda, panel, kc, c, cOff + i * ldc + j, ldc, nr, acc);
-                }
-                for (; i < i1; i++) {
-                    kernel1x16(a, aOff + i * lda + k0, panel, kc, c, cOff + i * ldc + j, nr, acc);
-                }
+                rows(i0, i1, k0, kc, a, aOff, lda, panel, 0, c, cOff + j, ldc, nr, acc);
             }
         }
+    }
+
+    /** Rows [i0, i1) of one column panel against one depth block. */
+    private static void rows(int i0, int i1, int k0, int kc, float[] a, int aOff, int lda, float[] panel, int pOff,
+                             float[] c, int cOff, int ldc, int nr, boolean acc) {
+        int i = i0;
+        for (; i + MR <= i1; i += MR) kernel4x16(a, aOff + i * lda + k0, lda, panel, pOff, kc, c, cOff + i * ldc, ldc, nr, acc);
+        for (; i < i1; i++) kernel1x16(a, aOff + i * lda + k0, panel, pOff, kc, c, cOff + i * ldc, nr, acc);
+    }
+
+    // ---------------------------------------------------------------- pre-packed B
+    /** Columns per packed panel (the micro-kernel's width). */
+    public static int panelWidth() {
+        return NR;
+    }
+
+    /** Floats of a pre-packed k x n matrix: whole panels of {@link #panelWidth()} columns, zero-padded. */
+    public static int packedSize(int n, int k) {
+        return (n + NR - 1) / NR * k * NR;
+    }
+
+    /**
+     * C[m x n] (+)= A[m x k] * B where B is already packed (by a producer such as im2col) as
+     * panels: element (kk, j) at {@code packed[bOff + ((j / NR) * k + kk) * NR + j % NR]}, columns
+     * past n zero. Skips the packing pass that dominates when m is small.
+     */
+    public static void gemmPacked(int m, int n, int k, float[] a, int aOff, int lda, float[] packed, int bOff,
+                                  float[] c, int cOff, int ldc, boolean accumulate) {
+        if (m <= 0 || n <= 0 || k <= 0) {
+            if (k <= 0 && !accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
+        int panels = (n + NR - 1) / NR;
+        boolean byPanels = panels >= 2 * Parallel.threads() || m < 4 * MR * Parallel.threads();
+        int units = byPanels ? panels : (m + MR - 1) / MR;
+        Parallel.forRange(units, 1, (u0, u1) -> {
+            int i0 = byPanels ? 0 : u0 * MR, i1 = byPanels ? m : Math.min(m, u1 * MR);
+            int p0 = byPanels ? u0 : 0, p1 = byPanels ? u1 : panels;
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                boolean acc = accumulate || k0 > 0;
+                for (int p = p0; p < p1; p++) {
+                    int j = p * NR;
+                    rows(i0, i1, k0, kc, a, aOff, lda, packed, bOff + (p * k + k0) * NR, c, cOff + j, ldc, Math.min(NR, n - j), acc);
+                }
+            }
+        });
     }
 
     /** Packs op(B)[k0:k0+kc, j:j+nr] into panel[kk*NR + jj], zero-filling columns past nr. */
@@ -101,7 +142,7 @@ public final class Gemm {
         }
     }
 
-    private static void kernel4x16(float[] a, int aOff, int lda, float[] p, int kc,
+    private static void kernel4x16(float[] a, int aOff, int lda, float[] p, int pOff, int kc,
                                    float[] c, int cOff, int ldc, int nr, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -109,8 +150,8 @@ public final class Gemm {
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         int a0 = aOff, a1 = aOff + lda, a2 = aOff + 2 * lda, a3 = aOff + 3 * lda;
         for (int kk = 0; kk < kc; kk++) {
-            FloatVector b0 = FloatVector.fromArray(S, p, kk * NR);
-            FloatVector b1 = FloatVector.fromArray(S, p, kk * NR + L);
+            FloatVector b0 = FloatVector.fromArray(S, p, pOff + kk * NR);
+            FloatVector b1 = FloatVector.fromArray(S, p, pOff + kk * NR + L);
             FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
@@ -130,12 +171,12 @@ public final class Gemm {
         store(c30, c31, c, cOff + 3 * ldc, nr, acc);
     }
 
-    private static void kernel1x16(float[] a, int aOff, float[] p, int kc, float[] c, int cOff, int nr, boolean acc) {
+    private static void kernel1x16(float[] a, int aOff, float[] p, int pOff, int kc, float[] c, int cOff, int nr, boolean acc) {
         FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             FloatVector x = FloatVector.broadcast(S, a[aOff + kk]);
-            c0 = x.fma(FloatVector.fromArray(S, p, kk * NR), c0);
-            c1 = x.fma(FloatVector.fromArray(S, p, kk * NR + L), c1);
+            c0 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR), c0);
+            c1 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR + L), c1);
         }
         store(c0, c1, c, cOff, nr, acc);
     }

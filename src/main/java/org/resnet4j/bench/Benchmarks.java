@@ -1,0 +1,144 @@
+package org.resnet4j.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.kernels.Gemm;
+import org.resnet4j.kernels.Parallel;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.models.Models;
+import org.resnet4j.nn.CrossEntropyLoss;
+import org.resnet4j.nn.Module;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.ParamGroups;
+import org.resnet4j.train.SGD;
+
+/**
+ * Speed measurements with the same method and keys as the PyTorch anchor
+ * (shared/bench/torch_anchor.py): warm up, then repeat for at least {@code minSeconds} and at
+ * least 3 times, and report the mean time per call. Each result is one JSON-able map.
+ */
+public final class Benchmarks {
+    private Benchmarks() {}
+
+    /** Mean seconds per call after {@code warm} warm-up calls, over >= minSeconds and >= 3 calls. */
+    public static double time(Runnable fn, double minSeconds, int warm) {
+        for (int i = 0; i < warm; i++) fn.run();
+        long t0 = System.nanoTime();
+        int n = 0;
+        while (true) {
+            fn.run();
+            n++;
+            double dt = (System.nanoTime() - t0) / 1e9;
+            if (dt >= minSeconds && n >= 3) return dt / n;
+        }
+    }
+
+    public static Map<String, Object> inference(String model, int batch, int size, int inChannels, double minSeconds) {
+        Module m = Models.create(model, ModelConfig.defaults(Models.get(model).defaultClasses()).withInChannels(inChannels));
+        m.eval();
+        Tensor x = Tensor.randn(0, batch, inChannels, size, size);
+        double t = time(() -> {
+            try (var g = GradMode.noGrad()) {
+                m.call(Variable.constant(x));
+            }
+        }, minSeconds, 2);
+        return row(model + " inference", batch, size, batch / t);
+    }
+
+    /** One SGD step (momentum 0.9, weight decay 5e-4, as the anchor) on random data with 10 classes. */
+    public static Map<String, Object> training(String model, int batch, int size, int inChannels, double minSeconds) {
+        Module m = Models.create(model, ModelConfig.defaults(10).withInChannels(inChannels));
+        m.train();
+        Tensor x = Tensor.randn(0, batch, inChannels, size, size);
+        int[] y = new int[batch];
+        for (int i = 0; i < batch; i++) y[i] = i % 10;
+        SGD opt = new SGD(ParamGroups.of(m, false), 0.1, 0.9, 5e-4);
+        CrossEntropyLoss loss = new CrossEntropyLoss();
+        double t = time(() -> {
+            opt.zeroGrad();
+            loss.apply(m.call(Variable.constant(x)), y).backward();
+            opt.step();
+        }, minSeconds, 2);
+        return row(model + " train step", batch, size, batch / t);
+    }
+
+    public static Map<String, Object> gemm(int n, double minSeconds) {
+        float[] a = Tensor.randn(1, n, n).data(), b = Tensor.randn(2, n, n).data(), c = new float[n * n];
+        double t = time(() -> Gemm.gemm(false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false), minSeconds, 2);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("what", "sgemm");
+        r.put("n", n);
+        r.put("gflops", round(2.0 * n * n * n / t / 1e9));
+        return r;
+    }
+
+    /**
+     * The FMA peak this JVM reaches: independent FloatVector FMA chains (enough to hide the FMA
+     * latency), one per compute thread, no memory traffic.
+     */
+    public static Map<String, Object> peak(double minSeconds) {
+        int threads = Parallel.threads();
+        long iters = 200_000L, calls = 100;
+        // many short calls rather than one long loop, so C2 compiles fmaChains normally (not on-stack replacement)
+        double t = time(() -> Parallel.forRange(threads, 1, (t0, t1) -> {
+            for (int i = t0; i < t1; i++) for (int k = 0; k < calls; k++) sink(fmaChains(iters));
+        }), minSeconds, 3);
+        double flops = 2.0 * S.length() * CHAINS * iters * calls * threads;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("what", "fma peak");
+        r.put("threads", threads);
+        r.put("lanes", S.length());
+        r.put("gflops", round(flops / t / 1e9));
+        return r;
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int CHAINS = 10;
+    private static volatile float sinkField;
+
+    private static void sink(float v) {
+        sinkField = v;
+    }
+
+    private static float fmaChains(long iters) {
+        FloatVector m = FloatVector.broadcast(S, 0.999999f), a = FloatVector.broadcast(S, 1e-7f);
+        FloatVector c0 = FloatVector.broadcast(S, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0;
+        for (long i = 0; i < iters; i++) {
+            c0 = c0.fma(m, a); c1 = c1.fma(m, a); c2 = c2.fma(m, a); c3 = c3.fma(m, a); c4 = c4.fma(m, a);
+            c5 = c5.fma(m, a); c6 = c6.fma(m, a); c7 = c7.fma(m, a); c8 = c8.fma(m, a); c9 = c9.fma(m, a);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    private static Map<String, Object> row(String what, int batch, int size, double imgPerS) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("what", what);
+        r.put("batch", batch);
+        r.put("size", size);
+        r.put("img_per_s", round(imgPerS));
+        r.put("peak_rss_mb", peakRssMb());
+        r.put("threads", Parallel.threads());
+        return r;
+    }
+
+    /** Peak resident set of this process (VmHWM), as the anchor's ru_maxrss; -1 where /proc is absent. */
+    public static long peakRssMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+            }
+        } catch (Exception e) {
+            // not Linux: no figure
+        }
+        return -1;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+}
