@@ -168,6 +168,29 @@ class CliTest {
         assertTrue(org.resnet4j.data.SyntheticShapes.CLASSES.contains(top.get(0).getAsJsonObject().get("class").getAsString()));
     }
 
+    /** A torch.save'd state_dict converted, then run: PyTorch's output (tools/make_pth_fixtures.py). */
+    @Test
+    void convertThenForwardReproducesPyTorch() throws Exception {
+        Path pth = dir.resolve("resnet8.pth");
+        try (var in = new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(Path.of("src/test/resources/pth/resnet8.pth.gz")))) {
+            java.nio.file.Files.copy(in, pth);
+        }
+        Path st = dir.resolve("resnet8.safetensors"), x = dir.resolve("x.safetensors"), y = dir.resolve("y.safetensors");
+        Run r = run("convert", pth.toString(), st.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Tensor> io = SafeTensors.read(Path.of("src/test/resources/pth/resnet8_io.safetensors")).tensors();
+        SafeTensors.write(x, Map.of("input", io.get("input")), null);
+        r = run("forward", "--model", "resnet8", "--weights", st.toString(), "--input", x.toString(), "--output", y.toString());
+        assertEquals(0, r.code(), r.err());
+        Tensor got = SafeTensors.read(y).tensors().get("output"), want = io.get("output");
+        assertTrue(Tensor.maxAbsDiff(want, got) <= 1e-5 * want.maxAbs(), "max diff " + Tensor.maxAbsDiff(want, got));
+
+        r = run("convert", "src/test/resources/pth/evil_os_system.pth", dir.resolve("evil.safetensors").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("os.system"), r.err());
+        assertTrue(!dir.resolve("evil.safetensors").toFile().exists());
+    }
+
     @Test
     void trainRefusesBadValuesBeforeStarting() {
         Run r = run("train", "--data", "imagenet-please", "--epochs", "1", "--runs-dir", dir.toString());
