@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a model; metrics, curves and checkpoints go to RUNS/NAME.",
                 "Defaults follow He et al. 2015: SGD lr 0.1, momentum 0.9, batch 128, weight decay 5e-4 for CIFAR-size nets (1e-4 otherwise), cosine decay."})
-final class TrainCommand implements Callable<Integer> {
+class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "JSON or YAML file with the same keys as the flags (camelCase, e.g. batchSize); flags override it.")
     Path config;
     @Option(names = "--model", description = "Model name (default resnet20).") String model;
@@ -47,6 +47,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--name", description = "Run name (default MODEL-DATA).") String name;
     @Option(names = "--keep-last", description = "Epoch checkpoints to keep (default 2).") Integer keepLast;
     @Option(names = "--resume", description = "Continue from RUNS/NAME/checkpoints/last.safetensors.") boolean resume;
+    @Option(names = "--weights", description = "Start from this state_dict (.pth or .safetensors); a head of another size is replaced.") String weights;
+    @Option(names = "--freeze", split = ",", description = "Parameter prefixes to freeze, e.g. conv1,bn1,layer1.") java.util.List<String> freeze;
+    @Option(names = "--freeze-bn", description = "Keep batch norms on their loaded statistics.") Boolean freezeBn;
+    @Option(names = "--head-lr-scale", description = "Learning-rate multiplier of the new head (default 1).") Double headLrScale;
+    @Option(names = "--unfreeze-at", description = "Epoch at which the frozen layers start training (0: never).") Integer unfreezeAt;
 
     TrainConfig build() throws Exception {
         TrainConfig c = config != null ? TrainConfig.read(config) : new TrainConfig();
@@ -83,6 +88,11 @@ final class TrainCommand implements Callable<Integer> {
         if (name != null) c.name = name;
         if (keepLast != null) c.keepLast = keepLast;
         if (resume) c.resume = true;
+        if (weights != null) c.weights = weights;
+        if (freeze != null) c.freeze = freeze;
+        if (freezeBn != null) c.freezeBn = freezeBn;
+        if (headLrScale != null) c.headLrScale = headLrScale;
+        if (unfreezeAt != null) c.unfreezeAtEpoch = unfreezeAt;
         return c;
     }
 

@@ -56,6 +56,16 @@ public final class TrainConfig {
     public int shapesTest = 2000;
     /** ImageFolder only: training crop size. */
     public int imageSize = 224;
+    /** Transfer learning: a .pth or .safetensors state_dict to start from (the head is replaced when its shape differs). */
+    public String weights;
+    /** Parameter-name prefixes to freeze, e.g. conv1, bn1, layer1. */
+    public java.util.List<String> freeze = new java.util.ArrayList<>();
+    /** Keep every BatchNorm on its loaded running statistics (FrozenBatchNorm2d). */
+    public boolean freezeBn = false;
+    /** Learning-rate multiplier of the classifier head (discriminative fine-tuning). */
+    public double headLrScale = 1;
+    /** Epoch (1-based) at which the frozen prefixes start training (0: never). */
+    public int unfreezeAtEpoch = 0;
     public long seed = 0;
     public int threads = Runtime.getRuntime().availableProcessors();
     public int workers = 2;

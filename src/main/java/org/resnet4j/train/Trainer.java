@@ -77,8 +77,13 @@ public final class Trainer {
         ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
                 .withDropout((float) c.dropout).withZeroInitResidual(c.zeroInitResidual);
         Module model = Models.create(c.model, mc);
+        if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), out);
         double wd = c.weightDecay != null ? c.weightDecay : Models.get(c.model).isCifar() ? 5e-4 : 1e-4;
-        List<ParamGroup> groups = ParamGroups.of(model, c.noDecayOnBnAndBias);
+        // groups hold every parameter, frozen ones too (they get no gradient, so no step), so a
+        // later unfreeze needs no new optimizer
+        List<ParamGroup> groups = Transfer.groups(model, c.noDecayOnBnAndBias, c.headLrScale);
+        if (!c.freeze.isEmpty()) model.freeze(c.freeze.toArray(String[]::new));
+        if (c.freezeBn) Transfer.freezeBatchNorm(model);
         Optimizer opt = c.optimizer.equals("adamw") ? new AdamW(groups, c.lr, wd) : new SGD(groups, c.lr, c.momentum, 0, wd, c.nesterov);
         Ema ema = c.ema > 0 ? new Ema(model, c.ema, true) : null;
         List<Parameter> params = model.parameters();
@@ -124,6 +129,10 @@ public final class Trainer {
             Evaluation lastEval = null;
             long runStart = System.nanoTime(), imagesSeen = 0;
             for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
+                if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
+                    model.unfreeze(c.freeze.toArray(String[]::new));
+                    if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
+                }
                 model.train();
                 long t0 = System.nanoTime();
                 double lossSum = 0;

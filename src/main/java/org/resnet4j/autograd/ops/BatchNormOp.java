@@ -41,13 +41,13 @@ public final class BatchNormOp {
                 rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * var[ch] * unbias);
             }
             Tensor xv = x.value(), g = gamma.value();
-            return Node.record(y, () -> new TrainBackward(x, gamma, beta, xv, g, mean, invstd), x, gamma, beta);
+            return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps), x, gamma, beta);
         }
         BatchNorm.forwardEval(n, c, hw, xd, gamma.value().data(), beta.value().data(),
                 runningMean.data(), runningVar.data(), eps, y.data());
         Tensor xv = x.value(), g = gamma.value();
         float[] rmCopy = runningMean.data().clone(), rvCopy = runningVar.data().clone();
-        return Node.record(y, () -> new EvalBackward(x, gamma, beta, xv, g, rmCopy, rvCopy, eps), x, gamma, beta);
+        return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps), x, gamma, beta);
     }
 
     private static int[] dims(Tensor x) {
@@ -55,50 +55,24 @@ public final class BatchNormOp {
         return new int[] {s[0], s[1], s.length == 4 ? s[2] * s[3] : 1};
     }
 
-    private static final class TrainBackward extends Node {
+    /**
+     * Backward of both modes: training through the batch statistics (mean, invstd saved by the
+     * forward), eval through the fixed running statistics (copied at forward time).
+     */
+    private static final class Backward extends Node {
         private Tensor x;
         private final Tensor gamma;
-        private final float[] mean, invstd;
-
-        TrainBackward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, float[] mean, float[] invstd) {
-            super(x, gamma, beta);
-            this.x = xv;
-            this.gamma = g;
-            this.mean = mean;
-            this.invstd = invstd;
-        }
-
-        @Override
-        protected void backward(Tensor dy) {
-            int[] d = dims(x);
-            Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
-            Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
-            Tensor db = needs(2) ? Tensor.zeros(d[1]) : null;
-            BatchNorm.backwardTrain(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), mean, invstd,
-                    dx == null ? null : dx.data(), dg == null ? null : dg.data(), db == null ? null : db.data());
-            if (dx != null) inputs()[0].addGradOwned(dx);
-            if (dg != null) inputs()[1].addGradOwned(dg);
-            if (db != null) inputs()[2].addGradOwned(db);
-        }
-
-        @Override
-        protected void release() {
-            x = null;
-        }
-    }
-
-    private static final class EvalBackward extends Node {
-        private Tensor x;
-        private final Tensor gamma;
-        private final float[] rm, rv;
+        private final boolean training;
+        private final float[] a, b; // training: mean, invstd; eval: running mean, running var
         private final float eps;
 
-        EvalBackward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, float[] rm, float[] rv, float eps) {
+        Backward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, boolean training, float[] a, float[] b, float eps) {
             super(x, gamma, beta);
             this.x = xv;
             this.gamma = g;
-            this.rm = rm;
-            this.rv = rv;
+            this.training = training;
+            this.a = a;
+            this.b = b;
             this.eps = eps;
         }
 
@@ -108,8 +82,9 @@ public final class BatchNormOp {
             Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
             Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
             Tensor db = needs(2) ? Tensor.zeros(d[1]) : null;
-            BatchNorm.backwardEval(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), rm, rv, eps,
-                    dx == null ? null : dx.data(), dg == null ? null : dg.data(), db == null ? null : db.data());
+            float[] dxd = dx == null ? null : dx.data(), dgd = dg == null ? null : dg.data(), dbd = db == null ? null : db.data();
+            if (training) BatchNorm.backwardTrain(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), a, b, dxd, dgd, dbd);
+            else BatchNorm.backwardEval(d[0], d[1], d[2], x.data(), dy.data(), gamma.data(), a, b, eps, dxd, dgd, dbd);
             if (dx != null) inputs()[0].addGradOwned(dx);
             if (dg != null) inputs()[1].addGradOwned(dg);
             if (db != null) inputs()[2].addGradOwned(db);
