@@ -1,6 +1,7 @@
 package org.resnet4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -191,9 +192,13 @@ public final class Gemm {
             v1.intoArray(c, off + L);
             return;
         }
-        float[] tmp = new float[NR];
-        v0.intoArray(tmp, 0);
-        v1.intoArray(tmp, L);
-        for (int jj = 0; jj < nr; jj++) c[off + jj] = acc ? c[off + jj] + tmp[jj] : tmp[jj];
+        // a partial panel (n not a multiple of NR): masked lanes, no scratch array
+        VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(L, nr);
+        if (acc) {
+            v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
+            v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
+        }
+        v0.intoArray(c, off, m0);
+        v1.intoArray(c, off + L, m1);
     }
 }
