@@ -1,0 +1,73 @@
+package org.resnet4j.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonParser;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.resnet4j.cli.GradflowCommand;
+import org.resnet4j.cli.Main;
+import picocli.CommandLine;
+
+class GradflowCommandTest {
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream prev = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(buf, true));
+            CommandLine cl = Main.commandLine();
+            if (!cl.getSubcommands().containsKey("gradflow")) cl.addSubcommand("gradflow", new GradflowCommand());
+            cl.setErr(new PrintWriter(err, true));
+            return new Run(cl.execute(args), buf.toString(), err.toString());
+        } finally {
+            System.setOut(prev);
+        }
+    }
+
+    @Test
+    void writesCsvAndPlotForABatchOfShapes() throws Exception {
+        Path out = dir.resolve("r8");
+        Run r = run("gradflow", "--model", "resnet8", "--data", "shapes", "--batch", "6", "--seed", "1", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> csv = Files.readAllLines(out.resolve("gradflow.csv"));
+        assertEquals(9, csv.size(), "header + 8 conv/linear weights");
+        assertTrue(csv.get(1).startsWith("0,conv1,"), csv.get(1));
+        assertTrue(csv.get(8).startsWith("7,fc,Linear,6x64,"), csv.get(8));
+        byte[] png = Files.readAllBytes(out.resolve("gradflow.png"));
+        assertArrayEquals(DegradationReportTest.PNG_MAGIC, Arrays.copyOf(png, 8));
+        assertTrue(Files.exists(out.resolve("activations.csv")));
+        assertTrue(r.out().contains("layer1.0.conv2") && r.out().contains("update/w"), r.out());
+    }
+
+    @Test
+    void noBnJsonAndErrors() throws Exception {
+        Path out = dir.resolve("p20");
+        Run r = run("gradflow", "--model", "plain20", "--no-bn", "--batch", "3", "--json", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        var json = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertFalse(json.get("batch_norm").getAsBoolean());
+        assertEquals(20, json.getAsJsonArray("layers").size());
+        assertTrue(Files.exists(out.resolve("gradflow.png")));
+
+        Run bad = run("gradflow", "--model", "resnet18", "--no-bn", "--out", dir.resolve("x").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--no-bn needs a CIFAR net"), bad.err());
+    }
+}
