@@ -15,6 +15,22 @@ public final class Conv {
     // ---------------------------------------------------------------- forward
     /** y[n, cout, oh, ow] = conv(x[n, cin, h, w], w[cout, cin/groups, kh, kw]) + bias (bias may be null). */
     public static void forward(ConvShape s, float[] x, float[] w, float[] bias, float[] y) {
+        forward(s, x, w, bias == null ? null : Epilogue.bias(bias), y);
+    }
+
+    /**
+     * What inference applies to a convolution's output while it is still in cache: a per-channel
+     * affine map (a folded batch norm: scale = gamma / sqrt(var + eps), shift = beta - mean * scale,
+     * or a bias with scale null), then the residual (same shape as y) and ReLU.
+     */
+    public record Epilogue(float[] scale, float[] shift, float[] residual, boolean relu) {
+        public static Epilogue bias(float[] b) {
+            return new Epilogue(null, b, null, false);
+        }
+    }
+
+    /** Forward with an epilogue (null: none), applied per image right after its GEMMs. */
+    public static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
         int packed = s.isPointwise() ? 0 : Gemm.packedSize(s.outPixels(), s.colRows()) + s.outPixels();
         perImage(s.n(), (img, col) -> {
             for (int g = 0; g < s.groups(); g++) {
@@ -29,15 +45,25 @@ public final class Conv {
                             col, 0, y, outOffset(s, img, g), s.outPixels(), false);
                 }
             }
-            if (bias != null) {
-                int p = s.outPixels();
-                for (int co = 0; co < s.cout(); co++) {
-                    int off = (img * s.cout() + co) * p;
-                    float b = bias[co];
-                    for (int i = 0; i < p; i++) y[off + i] += b;
-                }
-            }
+            if (e != null) epilogue(e, y, img * s.cout() * s.outPixels(), s.cout(), s.outPixels());
         }, packed);
+    }
+
+    private static void epilogue(Epilogue e, float[] y, int base, int channels, int p) {
+        float[] r = e.residual();
+        for (int c = 0; c < channels; c++) {
+            float a = e.scale() == null ? 1f : e.scale()[c], b = e.shift() == null ? 0f : e.shift()[c];
+            int off = base + c * p;
+            if (r == null && !e.relu()) {
+                for (int i = off; i < off + p; i++) y[i] = y[i] * a + b;
+            } else if (r == null) {
+                for (int i = off; i < off + p; i++) y[i] = Math.max(y[i] * a + b, 0f);
+            } else if (e.relu()) {
+                for (int i = off; i < off + p; i++) y[i] = Math.max(y[i] * a + b + r[i], 0f);
+            } else {
+                for (int i = off; i < off + p; i++) y[i] = y[i] * a + b + r[i];
+            }
+        }
     }
 
     // ---------------------------------------------------------------- backward
@@ -57,7 +83,7 @@ public final class Conv {
                             wf[((g * cinG + ci) * coutG + co) * kk + (kk - 1 - k)] = w[((g * coutG + co) * cinG + ci) * kk + k];
             ConvShape t = ConvShape.of(s.n(), s.cout(), s.oh(), s.ow(), s.cin(), s.kh(), s.kw(), 1, 1, padH, padW,
                     s.dilH(), s.dilW(), s.groups());
-            forward(t, dy, wf, null, dx);
+            forward(t, dy, wf, (Epilogue) null, dx);
             return;
         }
         // W_g^T once per call, [colRows x coutG] per group, so the per-image GEMMs read rows.

@@ -4,6 +4,7 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.AddOp;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Fusion;
 import org.resnet4j.nn.Module;
 import org.resnet4j.nn.ReLU;
 
@@ -39,6 +40,10 @@ public final class BasicBlock extends Module {
 
     @Override
     public Variable forward(Variable x) {
+        if (Fusion.active(this)) { // eval, no graph: BN folded, add and ReLU in the conv epilogue
+            Variable identity = downsample == null ? x : Fusion.shortcut(downsample, x);
+            return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
+        }
         Variable out = relu.call(bn1.call(conv1.call(x)));
         out = bn2.call(conv2.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);

@@ -4,6 +4,7 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.AddOp;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
+import org.resnet4j.nn.Fusion;
 import org.resnet4j.nn.Module;
 import org.resnet4j.nn.ReLU;
 
@@ -37,6 +38,11 @@ public final class Bottleneck extends Module {
 
     @Override
     public Variable forward(Variable x) {
+        if (Fusion.active(this)) { // eval, no graph: BN folded, add and ReLU in the conv epilogue
+            Variable identity = downsample == null ? x : Fusion.shortcut(downsample, x);
+            Variable out = Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), null, true);
+            return Fusion.convBn(conv3, bn3, out, identity, true);
+        }
         Variable out = relu.call(bn1.call(conv1.call(x)));
         out = relu.call(bn2.call(conv2.call(out)));
         out = bn3.call(conv3.call(out));

@@ -50,6 +50,18 @@ public final class BatchNorm2d extends Module {
         return eps;
     }
 
+    /** Eval-mode BN as y = x * scale + shift per channel: {scale, shift} from the running statistics. */
+    public float[][] foldedScaleShift() {
+        float[] scale = new float[channels], shift = new float[channels];
+        float[] g = weight.value().data(), b = bias.value().data(), m = runningMean.data(), v = runningVar.data();
+        for (int c = 0; c < channels; c++) {
+            double inv = 1.0 / Math.sqrt(v[c] + (double) eps);
+            scale[c] = (float) (g[c] * inv);
+            shift[c] = (float) (b[c] - m[c] * g[c] * inv);
+        }
+        return new float[][] {scale, shift};
+    }
+
     @Override
     public Variable forward(Variable x) {
         boolean batchStats = isTraining() && !frozen;

@@ -40,6 +40,10 @@ public final class Conv2d extends Module {
         this(in, out, kernel, stride, padding, 1, 1, false);
     }
 
+    public Conv2dOp.Params params() {
+        return params;
+    }
+
     @Override
     public Variable forward(Variable x) {
         return Conv2dOp.apply(x, weight, bias, params);

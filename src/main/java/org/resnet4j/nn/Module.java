@@ -60,6 +60,11 @@ public abstract class Module {
         return y;
     }
 
+    /** Whether a forward hook is watching this thread (fused inference paths then step aside so every module reports). */
+    public static boolean forwardHookActive() {
+        return HOOK.get() != null;
+    }
+
     /** Runs {@code body} with a hook that sees every module's output on this thread (for summaries and probes). */
     public static <T> T withForwardHook(BiConsumer<Module, Variable> hook, java.util.function.Supplier<T> body) {
         BiConsumer<Module, Variable> prev = HOOK.get();

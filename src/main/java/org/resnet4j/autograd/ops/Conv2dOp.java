@@ -41,6 +41,30 @@ public final class Conv2dOp {
         return Node.record(y, () -> new Backward(x, w, b, s, xv, wv), x, w, b);
     }
 
+    /**
+     * Inference only: conv, then per output channel y * scale + shift (a folded batch norm or a
+     * bias), plus {@code residual}, then ReLU, all applied while each image's output is in cache.
+     * Records nothing, so it refuses to run where a graph would be needed.
+     */
+    public static Variable inference(Variable x, Variable w, Params p, float[] scale, float[] shift, Variable residual, boolean relu) {
+        ConvShape s = shape(x.shape(), w.shape(), p);
+        FlopCounter.add(s.macs());
+        int[] outShape = {s.n(), s.cout(), s.oh(), s.ow()};
+        if (residual != null && !java.util.Arrays.equals(residual.shape(), outShape)) {
+            throw new IllegalArgumentException("residual " + residual.value().shapeString() + " does not match conv output "
+                    + java.util.Arrays.toString(outShape));
+        }
+        if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        if (org.resnet4j.autograd.GradMode.isEnabled() && (x.requiresGrad() || w.requiresGrad()
+                || (residual != null && residual.requiresGrad()))) {
+            throw new IllegalStateException("fused inference conv used where gradients are recorded");
+        }
+        Tensor y = Tensor.zeros(outShape);
+        Conv.forward(s, x.value().data(), w.value().data(),
+                new Conv.Epilogue(scale, shift, residual == null ? null : residual.value().data(), relu), y.data());
+        return Variable.constant(y);
+    }
+
     private static final class Backward extends Node {
         private final ConvShape s;
         private Tensor x, w;

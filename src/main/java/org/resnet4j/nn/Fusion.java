@@ -1,0 +1,42 @@
+package org.resnet4j.nn;
+
+import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.Conv2dOp;
+
+/**
+ * Inference fusion: Conv2d + BatchNorm2d (+ residual add) (+ ReLU) as one convolution whose
+ * epilogue applies the batch norm folded to a per-channel scale and shift (Ioffe and Szegedy
+ * 2015: in eval mode BN is affine), the residual and the ReLU while the output is in cache.
+ * Used only in eval mode with no graph recorded and no forward hook watching, so training,
+ * summaries and feature extraction see every module as before.
+ */
+public final class Fusion {
+    private Fusion() {}
+
+    /** Whether {@code m}'s fused path may run now. */
+    public static boolean active(Module m) {
+        return !m.isTraining() && !GradMode.isEnabled() && !Module.forwardHookActive();
+    }
+
+    /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */
+    public static Variable shortcut(Module m, Variable x) {
+        if (m instanceof Sequential s && s.size() == 2 && s.get(0) instanceof Conv2d c && s.get(1) instanceof BatchNorm2d b) {
+            return convBn(c, b, x, null, false);
+        }
+        return m.call(x);
+    }
+
+    /** relu?(bn(conv(x)) + residual?) in one pass over the output. */
+    public static Variable convBn(Conv2d conv, BatchNorm2d bn, Variable x, Variable residual, boolean relu) {
+        float[][] ss = bn.foldedScaleShift();
+        float[] shift = ss[1];
+        if (conv.bias != null) {
+            // bn(conv(x) + b) = scale * conv(x) + (shift + scale * b)
+            float[] b = conv.bias.value().data();
+            shift = shift.clone();
+            for (int c = 0; c < shift.length; c++) shift[c] += ss[0][c] * b[c];
+        }
+        return Conv2dOp.inference(x, conv.weight, conv.params(), ss[0], shift, residual, relu);
+    }
+}
