@@ -1,7 +1,6 @@
 package org.resnet4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -78,9 +77,43 @@ public final class Gemm {
     /** Rows [i0, i1) of one column panel against one depth block. */
     private static void rows(int i0, int i1, int k0, int kc, float[] a, int aOff, int lda, float[] panel, int pOff,
                              float[] c, int cOff, int ldc, int nr, boolean acc) {
+        if (nr < NR) {
+            partialPanel(i0, i1, k0, kc, a, aOff, lda, panel, pOff, c, cOff, ldc, nr, acc);
+            return;
+        }
         int i = i0;
-        for (; i + MR <= i1; i += MR) kernel4x16(a, aOff + i * lda + k0, lda, panel, pOff, kc, c, cOff + i * ldc, ldc, nr, acc);
-        for (; i < i1; i++) kernel1x16(a, aOff + i * lda + k0, panel, pOff, kc, c, cOff + i * ldc, nr, acc);
+        for (; i + MR <= i1; i += MR) kernel4x16(a, aOff + i * lda + k0, lda, panel, pOff, kc, c, cOff + i * ldc, ldc, acc);
+        for (; i < i1; i++) kernel1x16(a, aOff + i * lda + k0, panel, pOff, kc, c, cOff + i * ldc, acc);
+    }
+
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    /**
+     * The last panel when n is not a multiple of NR: the kernels write full-width rows into a
+     * per-thread MR x NR scratch tile (the panel's padding columns are zero), and only the nr
+     * real columns are copied out. Keeps the kernels' stores unmasked; masked vector stores and
+     * per-call scratch arrays both measured several times slower.
+     */
+    private static void partialPanel(int i0, int i1, int k0, int kc, float[] a, int aOff, int lda, float[] panel, int pOff,
+                                     float[] c, int cOff, int ldc, int nr, boolean acc) {
+        float[] tile = EDGE.get();
+        int i = i0;
+        for (; i + MR <= i1; i += MR) {
+            kernel4x16(a, aOff + i * lda + k0, lda, panel, pOff, kc, tile, 0, NR, false);
+            for (int r = 0; r < MR; r++) copyOut(tile, r * NR, c, cOff + (i + r) * ldc, nr, acc);
+        }
+        for (; i < i1; i++) {
+            kernel1x16(a, aOff + i * lda + k0, panel, pOff, kc, tile, 0, false);
+            copyOut(tile, 0, c, cOff + i * ldc, nr, acc);
+        }
+    }
+
+    private static void copyOut(float[] tile, int t, float[] c, int off, int nr, boolean acc) {
+        if (acc) {
+            for (int jj = 0; jj < nr; jj++) c[off + jj] += tile[t + jj];
+        } else {
+            System.arraycopy(tile, t, c, off, nr);
+        }
     }
 
     // ---------------------------------------------------------------- pre-packed B
@@ -144,7 +177,7 @@ public final class Gemm {
     }
 
     private static void kernel4x16(float[] a, int aOff, int lda, float[] p, int pOff, int kc,
-                                   float[] c, int cOff, int ldc, int nr, boolean acc) {
+                                   float[] c, int cOff, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -166,39 +199,28 @@ public final class Gemm {
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
-        store(c00, c01, c, cOff, nr, acc);
-        store(c10, c11, c, cOff + ldc, nr, acc);
-        store(c20, c21, c, cOff + 2 * ldc, nr, acc);
-        store(c30, c31, c, cOff + 3 * ldc, nr, acc);
+        store(c00, c01, c, cOff, acc);
+        store(c10, c11, c, cOff + ldc, acc);
+        store(c20, c21, c, cOff + 2 * ldc, acc);
+        store(c30, c31, c, cOff + 3 * ldc, acc);
     }
 
-    private static void kernel1x16(float[] a, int aOff, float[] p, int pOff, int kc, float[] c, int cOff, int nr, boolean acc) {
+    private static void kernel1x16(float[] a, int aOff, float[] p, int pOff, int kc, float[] c, int cOff, boolean acc) {
         FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
         for (int kk = 0; kk < kc; kk++) {
             FloatVector x = FloatVector.broadcast(S, a[aOff + kk]);
             c0 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR), c0);
             c1 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR + L), c1);
         }
-        store(c0, c1, c, cOff, nr, acc);
+        store(c0, c1, c, cOff, acc);
     }
 
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int off, int nr, boolean acc) {
-        if (nr == NR) {
-            if (acc) {
-                v0 = v0.add(FloatVector.fromArray(S, c, off));
-                v1 = v1.add(FloatVector.fromArray(S, c, off + L));
-            }
-            v0.intoArray(c, off);
-            v1.intoArray(c, off + L);
-            return;
-        }
-        // a partial panel (n not a multiple of NR): masked lanes, no scratch array
-        VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(L, nr);
+    private static void store(FloatVector v0, FloatVector v1, float[] c, int off, boolean acc) {
         if (acc) {
-            v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
-            v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
+            v0 = v0.add(FloatVector.fromArray(S, c, off));
+            v1 = v1.add(FloatVector.fromArray(S, c, off + L));
         }
-        v0.intoArray(c, off, m0);
-        v1.intoArray(c, off + L, m1);
+        v0.intoArray(c, off);
+        v1.intoArray(c, off + L);
     }
 }
