@@ -13,16 +13,26 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.data.ImageFolder;
 import org.resnet4j.data.Resize;
 import org.resnet4j.tensor.Tensor;
+import org.resnet4j.data.Presets;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.models.Models;
 import org.resnet4j.train.DataSources;
+import org.resnet4j.train.TrainConfig;
+import org.resnet4j.train.Transfer;
 import org.resnet4j.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = "Classify image files with a training checkpoint: top-k classes with probabilities.")
+        description = {"Classify image files: top-k classes with probabilities, from a training checkpoint",
+                "(--checkpoint) or from weights (--model NAME --weights W.pth|W.safetensors; ImageNet models use",
+                "torchvision's eval preprocessing and class names)."})
 final class PredictCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true) Path checkpoint;
+    @Option(names = "--checkpoint", description = "A checkpoint written by `resnet4j train`.") Path checkpoint;
+    @Option(names = "--model", description = "With --weights: a registered model name.") String model;
+    @Option(names = "--weights", description = "With --model: a state_dict (.pth from torch.save, or .safetensors).") Path weights;
+    @Option(names = "--class-names", description = "With --weights: a text file, one class name per line (default: ImageNet's for 1000 classes).") Path classNames;
     @Option(names = "--top", defaultValue = "5", description = "How many classes to show (default ${DEFAULT-VALUE}).") int top;
     @Option(names = "--json") boolean json;
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG/PNG/BMP/GIF files.") List<Path> images;
@@ -30,8 +40,13 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        TrainedModel tm = TrainedModel.load(checkpoint);
-        var norm = DataSources.normalization(tm.config().data, tm.inChannels());
+        if ((checkpoint == null) == (weights == null || model == null)) {
+            throw new IllegalArgumentException("give either --checkpoint C, or --model NAME and --weights W");
+        }
+        TrainedModel tm = checkpoint != null ? TrainedModel.load(checkpoint) : fromWeights();
+        // ImageNet-size models take torchvision's eval preprocessing; trained checkpoints their own
+        boolean imagenet = checkpoint == null && Models.get(model).defaultSize() == 224;
+        var norm = checkpoint != null ? DataSources.normalization(tm.config().data, tm.inChannels()) : null;
         List<Map<String, Object>> all = new ArrayList<>();
         int failed = 0;
         for (Path file : images) {
@@ -44,9 +59,14 @@ final class PredictCommand implements Callable<Integer> {
                 failed++;
                 continue;
             }
-            // same geometry as training: the model saw imageSize x imageSize inputs
-            img = Resize.resize(img, tm.imageSize(), tm.imageSize());
-            Tensor x = norm.apply(img, null);
+            Tensor x;
+            if (imagenet) {
+                x = Presets.imagenetEval().apply(img, null);
+            } else {
+                // same geometry as training: the model saw imageSize x imageSize inputs
+                img = Resize.resize(img, tm.imageSize(), tm.imageSize());
+                x = norm != null ? norm.apply(img, null) : DataSources.normalization("cifar10", tm.inChannels()).apply(img, null);
+            }
             float[] logits;
             try (var g = GradMode.noGrad()) {
                 logits = tm.model().call(Variable.constant(x.reshape(1, x.dim(0), x.dim(1), x.dim(2)))).value().data();
@@ -77,6 +97,28 @@ final class PredictCommand implements Callable<Integer> {
         }
         if (json) System.out.println(new GsonBuilder().create().toJson(all));
         return failed == 0 ? 0 : 2;
+    }
+
+    private TrainedModel fromWeights() throws java.io.IOException {
+        var state = Transfer.readStateDict(weights);
+        Tensor fc = state.get("fc.weight"), stem = state.get("conv1.weight");
+        int classes = fc != null ? fc.dim(0) : Models.get(model).defaultClasses();
+        int channels = stem != null ? stem.dim(1) : 3;
+        var m = Models.create(model, ModelConfig.defaults(classes).withInChannels(channels));
+        try {
+            m.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(weights + ": " + e.getMessage());
+        }
+        m.eval();
+        List<String> names;
+        if (classNames != null) names = java.nio.file.Files.readAllLines(classNames).stream().filter(l -> !l.isBlank()).toList();
+        else if (classes == 1000) names = Presets.imagenetClasses();
+        else names = java.util.stream.IntStream.range(0, classes).mapToObj(i -> "class " + i).toList();
+        if (names.size() != classes) throw new IllegalArgumentException(classNames + " has " + names.size() + " names for " + classes + " classes");
+        TrainConfig c = new TrainConfig();
+        c.model = model;
+        return new TrainedModel(m, c, names, channels, Models.get(model).defaultSize(), false);
     }
 
     /** Grey images for a colour model are repeated; colour images for a grey model use the luma. */

@@ -191,6 +191,37 @@ class CliTest {
         assertTrue(!dir.resolve("evil.safetensors").toFile().exists());
     }
 
+    /** ImageNet-size weights: torchvision's eval preprocessing and class names; embeddings of the same images. */
+    @Test
+    void predictAndEmbedFromWeights() throws Exception {
+        Path w = dir.resolve("r18.safetensors");
+        assertEquals(0, run("init", "--model", "resnet18", "--output", w.toString()).code());
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(300, 240, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 240; y++) for (int x = 0; x < 300; x++) bi.setRGB(x, y, (x % 256) << 16 | (y % 256) << 8 | 90);
+        Path img = dir.resolve("gradient.jpg");
+        javax.imageio.ImageIO.write(bi, "jpg", img.toFile());
+
+        Run r = run("predict", "--model", "resnet18", "--weights", w.toString(), "--top", "3", "--json", img.toString());
+        assertEquals(0, r.code(), r.err());
+        var top = JsonParser.parseString(r.out()).getAsJsonArray().get(0).getAsJsonObject().getAsJsonArray("top");
+        assertEquals(3, top.size());
+        int idx = top.get(0).getAsJsonObject().get("index").getAsInt();
+        assertEquals(org.resnet4j.data.Presets.imagenetClasses().get(idx), top.get(0).getAsJsonObject().get("class").getAsString());
+
+        Path emb = dir.resolve("emb.safetensors");
+        r = run("embed", "--model", "resnet18", "--weights", w.toString(), "--output", emb.toString(), img.toString(), img.toString());
+        assertEquals(0, r.code(), r.err());
+        var file = SafeTensors.read(emb);
+        Tensor e = file.tensors().get("embeddings");
+        assertTrue(e.hasShape(2, 512), e.shapeString());
+        for (int i = 0; i < 512; i++) assertEquals(e.get(0, i), e.get(1, i), "same image, same embedding");
+        assertTrue(file.metadata().get("images").contains("gradient.jpg"));
+
+        r = run("predict", "--model", "resnet18", img.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--checkpoint C, or --model NAME and --weights W"), r.err());
+    }
+
     @Test
     void trainRefusesBadValuesBeforeStarting() {
         Run r = run("train", "--data", "imagenet-please", "--epochs", "1", "--runs-dir", dir.toString());
