@@ -1,19 +1,10 @@
 package org.resnet4j.io;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import org.resnet4j.io.OnnxGraph.NodeSpec;
 import org.resnet4j.io.OnnxGraph.Value;
 import org.resnet4j.io.OnnxProto.Msg;
@@ -133,37 +124,7 @@ public final class OnnxExporter {
     // ------------------------------------------------------------------ file
 
     private static void writeAtomically(Path file, Msg model) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        String name = file.getFileName().toString();
-        // CREATE_NEW with a random name rather than createTempFile, whose 0600 mode the final file would inherit.
-        Path tmp = dir.resolve("." + (name.length() > 100 ? name.substring(0, 100) : name) + "."
-                + Long.toHexString(new SplittableRandom().nextLong()) + ".tmp");
-        boolean moved = false;
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                OutputStream os = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                model.writeTo(os);
-                os.flush(); // not closed: that would close the channel before force
-                ch.force(true); // data on disk before the rename makes it visible
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            moved = true;
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true); // the rename itself durable (POSIX); best effort elsewhere
-            } catch (IOException | RuntimeException ignored) {
-            }
-        } finally {
-            if (!moved) {
-                try {
-                    Files.deleteIfExists(tmp); // never leave a partial temp file behind
-                } catch (IOException ignored) { // the original failure is the one to report
-                }
-            }
-        }
+        AtomicFile.writeStream(file, model::writeTo);
     }
 
     private static Msg valueInfo(String name, int[] shape) {

@@ -20,10 +20,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.AbstractMap;
 import java.util.ArrayList;
@@ -34,7 +31,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -346,60 +342,28 @@ public final class SafeTensors {
         if (json.length > MAX_HEADER_BYTES - 8) throw new IllegalArgumentException("header of " + json.length + " bytes is too large");
         int padded = (json.length + 7) & ~7; // spaces up to a multiple of 8 keep the data aligned, as the reference does
 
-        Path dir = file.toAbsolutePath().getParent();
-        String name = file.getFileName().toString();
-        // CREATE_NEW with a random name rather than createTempFile, whose 0600 mode the final file would inherit.
-        Path tmp = dir.resolve("." + (name.length() > 100 ? name.substring(0, 100) : name) + "."
-                + Long.toHexString(new SplittableRandom().nextLong()) + ".tmp");
-        boolean moved = false;
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-                head.putLong(padded).put(json);
-                while (head.hasRemaining()) head.put((byte) ' ');
-                writeFully(ch, head.flip());
-                ByteBuffer chunk = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-                for (Map.Entry<String, Tensor> kv : list) {
-                    float[] d = kv.getValue().data();
-                    for (int i = 0, size = kv.getValue().size(); i < size; ) {
-                        int n = Math.min(CHUNK / 4, size - i);
-                        chunk.clear();
-                        chunk.asFloatBuffer().put(d, i, n);
-                        writeFully(ch, chunk.limit(4 * n));
-                        i += n;
-                    }
+        AtomicFile.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) head.put((byte) ' ');
+            writeFully(ch, head.flip());
+            ByteBuffer chunk = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            for (Map.Entry<String, Tensor> kv : list) {
+                float[] d = kv.getValue().data();
+                for (int i = 0, size = kv.getValue().size(); i < size; ) {
+                    int n = Math.min(CHUNK / 4, size - i);
+                    chunk.clear();
+                    chunk.asFloatBuffer().put(d, i, n);
+                    writeFully(ch, chunk.limit(4 * n));
+                    i += n;
                 }
-                ch.force(true); // data on disk before the rename makes it visible
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            moved = true;
-            syncDirectory(dir);
-        } finally {
-            if (!moved) deleteQuietly(tmp); // never leave a partial temp file behind
-        }
+        });
     }
 
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) { // the original failure is the one to report
-        }
-    }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
-    }
-
-    /** fsyncs the directory so the rename itself is durable (POSIX); not every OS allows it, so best effort. */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | RuntimeException ignored) {
-        }
     }
 
     private static WeightsFormatException bad(Path file, String msg) { return bad(file, msg, null); }

@@ -6,9 +6,8 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import org.resnet4j.io.AtomicFile;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.resnet4j.tensor.Tensor;
@@ -43,15 +42,7 @@ public final class PredictionGrid {
             g.drawString(text, (i % columns) * cellW + Math.max(2, (cellW - tw) / 2), y0 + h + 16);
         }
         g.dispose();
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".grid", ".png");
-        try {
-            ImageIO.write(out, "png", tmp.toFile());
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.writeStream(file, os -> ImageIO.write(out, "png", os));
     }
 
     private static BufferedImage toImage(Tensor chw, int scale) {

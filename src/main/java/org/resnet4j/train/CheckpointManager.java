@@ -2,20 +2,18 @@ package org.resnet4j.train;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.resnet4j.io.AtomicFile;
 import org.resnet4j.nn.Module;
 
 /**
@@ -136,9 +134,7 @@ public final class CheckpointManager {
 
     /** Makes {@code target} name the same content as {@code source}: link (or copy) to a temp name, then atomic rename. */
     private void publish(Path source, Path target) throws IOException {
-        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(new SplittableRandom().nextLong() >>> 1) + ".tmp");
-        boolean moved = false;
-        try {
+        AtomicFile.replace(target, tmp -> {
             try {
                 Files.createLink(tmp, source);
             } catch (UnsupportedOperationException | FileSystemException e) { // no hard links here: copy and fsync
@@ -148,23 +144,6 @@ public final class CheckpointManager {
                     ch.force(true);
                 }
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            moved = true;
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true); // the rename itself durable (POSIX); best effort elsewhere
-            } catch (IOException | RuntimeException ignored) {
-            }
-        } finally {
-            if (!moved) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) { // the original failure is the one to report
-                }
-            }
-        }
+        });
     }
 }

@@ -1,13 +1,11 @@
 package org.resnet4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.resnet4j.testing.Cli;
+import org.resnet4j.testing.Cli.Run;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonParser;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -25,21 +23,8 @@ class CliTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
-
     private static Run run(String... args) {
-        PrintStream prev = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(buf, true));
-            var cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            int code = cl.execute(args);
-            return new Run(code, buf.toString(), err.toString());
-        } finally {
-            System.setOut(prev);
-        }
+        return Cli.run(args);
     }
 
     @Test

@@ -1,44 +1,26 @@
 package org.resnet4j.experiments;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import org.resnet4j.testing.Cli;
+import org.resnet4j.testing.Cli.Run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonParser;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.resnet4j.cli.GradflowCommand;
-import org.resnet4j.cli.Main;
-import picocli.CommandLine;
 
 class GradflowCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
-
     private static Run run(String... args) {
-        PrintStream prev = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(buf, true));
-            CommandLine cl = Main.commandLine();
-            if (!cl.getSubcommands().containsKey("gradflow")) cl.addSubcommand("gradflow", new GradflowCommand());
-            cl.setErr(new PrintWriter(err, true));
-            return new Run(cl.execute(args), buf.toString(), err.toString());
-        } finally {
-            System.setOut(prev);
-        }
+        return Cli.run(args);
     }
 
     @Test
