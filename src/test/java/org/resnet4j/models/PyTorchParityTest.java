@@ -57,6 +57,7 @@ class PyTorchParityTest {
         Variable x = Variable.leaf(FormulaWeights.input(inputShape));
         Variable out = net.call(x);
         assertClose("output", g.get("output"), out.value(), fwdTol);
+        double outErr = Tensor.maxAbsDiff(g.get("output"), out.value()) / g.get("output").maxAbs();
 
         int n = out.shape()[0], classes = out.shape()[1];
         int[] targets = new int[n];
@@ -67,6 +68,8 @@ class PyTorchParityTest {
 
         loss.backward();
         assertClose("input grad", g.get("input_grad"), x.grad(), inputGradTol);
+        double gradErr = Tensor.maxAbsDiff(g.get("input_grad"), x.grad()) / g.get("input_grad").maxAbs();
+        System.out.printf("parity %s %s: output %.1e, input grad %.1e (relative to max |PyTorch|)%n", model, mode, outErr, gradErr);
         int checked = 0;
         // PyTorch's own float32 output misses float64 by > 1e-5 only in the train-mode bottleneck cases.
         boolean illConditioned = Double.parseDouble(file.metadata().get("torch_f32_err_output")) > 1e-5;
