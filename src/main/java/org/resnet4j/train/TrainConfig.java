@@ -66,6 +66,8 @@ public final class TrainConfig {
     public double headLrScale = 1;
     /** Epoch (1-based) at which the frozen prefixes start training (0: never). */
     public int unfreezeAtEpoch = 0;
+    /** Also write iterations.csv: the loss and error of every training batch (for figures like the paper's Fig. 6). */
+    public boolean logIterations = false;
     public long seed = 0;
     public int threads = Runtime.getRuntime().availableProcessors();
     public int workers = 2;

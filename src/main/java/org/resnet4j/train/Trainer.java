@@ -59,6 +59,26 @@ public final class Trainer {
         void afterStep(int epoch, long iteration);
     }
 
+    /** Called with the model before training (epoch 0) and after each epoch's evaluation. */
+    @FunctionalInterface
+    public interface EpochListener {
+        void onEpoch(int epochsDone, Module model, DataSources.Source source) throws IOException;
+    }
+
+    private EpochListener epochListener = (e, m, s) -> {};
+    private java.util.function.Function<ModelConfig, Module> modelFactory;
+
+    public Trainer onEpoch(EpochListener l) {
+        this.epochListener = l;
+        return this;
+    }
+
+    /** Builds the model with this factory instead of the registry (e.g. nets outside it). */
+    public Trainer withModel(java.util.function.Function<ModelConfig, Module> factory) {
+        this.modelFactory = factory;
+        return this;
+    }
+
     public Trainer(TrainConfig config, PrintStream out) {
         this.c = config;
         this.out = out;
@@ -76,9 +96,10 @@ public final class Trainer {
         DataSources.Source src = DataSources.open(c);
         ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
                 .withDropout((float) c.dropout).withZeroInitResidual(c.zeroInitResidual);
-        Module model = Models.create(c.model, mc);
+        Module model = modelFactory != null ? modelFactory.apply(mc) : Models.create(c.model, mc);
         if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), out);
-        double wd = c.weightDecay != null ? c.weightDecay : Models.get(c.model).isCifar() ? 5e-4 : 1e-4;
+        double wd = c.weightDecay != null ? c.weightDecay
+                : modelFactory == null && !Models.get(c.model).isCifar() ? 1e-4 : 5e-4;
         // groups hold every parameter, frozen ones too (they get no gradient, so no step), so a
         // later unfreeze needs no new optimizer
         List<ParamGroup> groups = Transfer.groups(model, c.noDecayOnBnAndBias, c.headLrScale);
@@ -125,70 +146,88 @@ public final class Trainer {
             out.printf(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, %,d parameters, %d threads%n",
                     c.model, c.data, src.train().size(), src.test().size(), src.classes(), model.parameterCount(), c.threads);
             long iteration = state.iteration();
+            java.io.Writer iterLog = null;
+            if (c.logIterations) {
+                Path f = runDir.resolve("iterations.csv");
+                if (resumeFrom.isEmpty() || !Files.exists(f)) Files.writeString(f, "iteration,epoch,train_loss,train_err\n");
+                iterLog = Files.newBufferedWriter(f, java.nio.file.StandardOpenOption.APPEND);
+            }
+            if (startEpoch == 0) epochListener.onEpoch(0, model, src);
             double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
             Evaluation lastEval = null;
             long runStart = System.nanoTime(), imagesSeen = 0;
-            for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
-                if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
-                    model.unfreeze(c.freeze.toArray(String[]::new));
-                    if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
-                }
-                model.train();
-                long t0 = System.nanoTime();
-                double lossSum = 0;
-                long seen = 0, correct = 0;
-                Progress bar = new Progress(out, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs),
-                        itersPerEpoch * c.batchSize);
-                for (Batch b : train.epoch(epoch)) {
-                    double lr = schedule.lr(iteration);
-                    opt.setLr(lr);
-                    for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
-                    Variable logits = model.call(Variable.constant(b.images()));
-                    Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
-                    float lv = loss.value().data()[0];
-                    if (!Float.isFinite(lv)) {
-                        Path last = ckpt.resumeFile().orElse(null);
-                        throw new DivergedException(String.format(Locale.ROOT,
-                                "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
-                                last == null ? "No checkpoint was written yet."
-                                        : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+            try {
+                for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
+                    if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
+                        model.unfreeze(c.freeze.toArray(String[]::new));
+                        if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
                     }
-                    loss.backward();
-                    if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
-                    if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
-                    opt.step();
-                    opt.zeroGrad();
-                    if (ema != null) ema.update();
-                    iteration++;
-                    lossSum += (double) lv * b.size();
-                    correct += Evaluation.topk(logits.value(), b.labels())[0];
-                    seen += b.size();
-                    bar.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / seen, lr));
-                    stepListener.afterStep(epoch, iteration);
+                    model.train();
+                    long t0 = System.nanoTime();
+                    double lossSum = 0;
+                    long seen = 0, correct = 0;
+                    Progress bar = new Progress(out, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs),
+                            itersPerEpoch * c.batchSize);
+                    for (Batch b : train.epoch(epoch)) {
+                        double lr = schedule.lr(iteration);
+                        opt.setLr(lr);
+                        for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
+                        Variable logits = model.call(Variable.constant(b.images()));
+                        Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
+                        float lv = loss.value().data()[0];
+                        if (!Float.isFinite(lv)) {
+                            Path last = ckpt.resumeFile().orElse(null);
+                            throw new DivergedException(String.format(Locale.ROOT,
+                                    "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
+                                    last == null ? "No checkpoint was written yet."
+                                            : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                        }
+                        loss.backward();
+                        if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
+                        if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
+                        opt.step();
+                        opt.zeroGrad();
+                        if (ema != null) ema.update();
+                        iteration++;
+                        lossSum += (double) lv * b.size();
+                        int hits = Evaluation.topk(logits.value(), b.labels())[0];
+                        correct += hits;
+                        seen += b.size();
+                        if (iterLog != null) {
+                            iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
+                                    epoch + (double) seen / (itersPerEpoch * c.batchSize), lv, 1 - (double) hits / b.size()));
+                        }
+                        bar.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / seen, lr));
+                        stepListener.afterStep(epoch, iteration);
+                    }
+                    double trainSecs = (System.nanoTime() - t0) / 1e9;
+                    imagesSeen += seen;
+                    lastTrainLoss = lossSum / seen;
+                    lastTrainAcc = (double) correct / seen;
+                    lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
+                    out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  %.0f img/s  %s%n",
+                            epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.loss(), 100 * lastEval.top1(),
+                            100 * lastEval.top5(), seen / trainSecs, Progress.clock(trainSecs));
+                    LinkedHashMap<String, Object> row = new LinkedHashMap<>();
+                    row.put("epoch", epoch + 1);
+                    row.put("iteration", iteration);
+                    row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
+                    row.put("train_loss", lastTrainLoss);
+                    row.put("train_acc", lastTrainAcc);
+                    row.put("test_loss", lastEval.loss());
+                    row.put("test_top1", lastEval.top1());
+                    row.put("test_top5", lastEval.top5());
+                    row.put("seconds", trainSecs);
+                    row.put("images_per_s", seen / trainSecs);
+                    row.put("skipped", train.skipped() + test.skipped());
+                    metrics.append(row);
+                    state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.top1()).state();
+                    writePlots(runDir);
+                    if (iterLog != null) iterLog.flush();
+                    epochListener.onEpoch(epoch + 1, model, src);
                 }
-                double trainSecs = (System.nanoTime() - t0) / 1e9;
-                imagesSeen += seen;
-                lastTrainLoss = lossSum / seen;
-                lastTrainAcc = (double) correct / seen;
-                lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
-                out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  %.0f img/s  %s%n",
-                        epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.loss(), 100 * lastEval.top1(),
-                        100 * lastEval.top5(), seen / trainSecs, Progress.clock(trainSecs));
-                LinkedHashMap<String, Object> row = new LinkedHashMap<>();
-                row.put("epoch", epoch + 1);
-                row.put("iteration", iteration);
-                row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
-                row.put("train_loss", lastTrainLoss);
-                row.put("train_acc", lastTrainAcc);
-                row.put("test_loss", lastEval.loss());
-                row.put("test_top1", lastEval.top1());
-                row.put("test_top5", lastEval.top5());
-                row.put("seconds", trainSecs);
-                row.put("images_per_s", seen / trainSecs);
-                row.put("skipped", train.skipped() + test.skipped());
-                metrics.append(row);
-                state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.top1()).state();
-                writePlots(runDir);
+            } finally {
+                if (iterLog != null) iterLog.close(); // also when a diverging loss ends the run
             }
             double secs = (System.nanoTime() - runStart) / 1e9;
             if (lastEval == null) {

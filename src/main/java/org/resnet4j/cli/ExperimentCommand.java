@@ -1,0 +1,46 @@
+package org.resnet4j.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.resnet4j.data.IdxDataset;
+import org.resnet4j.experiments.DegradationExperiment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "experiment", mixinStandardHelpOptions = true,
+        description = {"experiment degradation: plain vs residual nets of several depths on one recipe (He et al. 2015,",
+                "Fig. 6), training/test error curves, per-layer gradient norms, an HTML report in --out.",
+                "The default budget (2 depths x 2 families, 12,800 images x 6 epochs) takes about 30 minutes on 2 cores."})
+final class ExperimentCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME", description = "degradation") String name;
+    @Option(names = "--data", description = "fashion-mnist (default when installed), cifar10 (with --data-dir), or shapes.") String data;
+    @Option(names = "--depths", split = ",", defaultValue = "20,56", description = "Depths, 6n+2 (default ${DEFAULT-VALUE}).") List<Integer> depths;
+    @Option(names = "--epochs", defaultValue = "6") int epochs;
+    @Option(names = "--train-subset", defaultValue = "12800", description = "Training images used (0: all; default ${DEFAULT-VALUE}).") int trainSubset;
+    @Option(names = "--no-bn", description = "Run the nets without batch norm instead.") boolean noBn;
+    @Option(names = "--both-bn", description = "Run the nets with and without batch norm.") boolean bothBn;
+    @Option(names = "--seed", defaultValue = "0") long seed;
+    @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
+    @Option(names = "--out", defaultValue = "runs/degradation") Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!name.equals("degradation")) throw new IllegalArgumentException("unknown experiment '" + name + "': the one there is is degradation");
+        String d = data;
+        if (d == null) {
+            try {
+                IdxDataset.fashionMnist(false);
+                d = "fashion-mnist";
+            } catch (java.io.IOException e) {
+                d = "shapes";
+                System.out.println("Fashion-MNIST not found; using the built-in shapes (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            }
+        }
+        var plan = new DegradationExperiment.Plan(d, depths, epochs, trainSubset, bothBn || !noBn, bothBn || noBn, seed,
+                threads != null ? threads : Runtime.getRuntime().availableProcessors(), out);
+        DegradationExperiment.run(plan, System.out);
+        return 0;
+    }
+}

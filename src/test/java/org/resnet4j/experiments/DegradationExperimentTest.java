@@ -1,0 +1,37 @@
+package org.resnet4j.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DegradationExperimentTest {
+    @TempDir
+    Path dir;
+
+    /** A miniature run: every artifact the report and the figures need is written. */
+    @Test
+    void writesRunsProbesAndTheReport() throws Exception {
+        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, true, true, 3, 2, dir);
+        var out = new ByteArrayOutputStream();
+        DegradationReport.Output report = DegradationExperiment.run(plan, new PrintStream(out, true));
+        for (String run : List.of("plain8", "resnet8", "plain14", "resnet14", "plain8-nobn", "resnet14-nobn")) {
+            Path r = dir.resolve(run);
+            for (String f : List.of("metrics.csv", "iterations.csv", "gradflow.csv", "probes/epoch-000.csv", "probes/epoch-002.csv")) {
+                assertTrue(Files.exists(r.resolve(f)), run + "/" + f);
+            }
+            // 128 images, batch 128: one iteration per epoch, two epochs
+            assertEquals(1 + 2, Files.readAllLines(r.resolve("iterations.csv")).size(), run);
+        }
+        assertTrue(Files.exists(report.html()));
+        String html = Files.readString(report.html());
+        assertTrue(html.contains("plain14") && html.contains("resnet14-nobn") || html.contains("resnet14"), "runs listed in the report");
+        assertTrue(Files.exists(report.errorsPng()) && Files.exists(report.gradnormsPng()));
+    }
+}
