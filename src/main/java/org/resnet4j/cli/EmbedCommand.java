@@ -66,10 +66,8 @@ final class EmbedCommand implements Callable<Integer> {
         List<String> names = new ArrayList<>();
         List<float[]> rows = new ArrayList<>();
         for (Path file : images) {
-            Tensor img = ImageFolder.decode(file);
-            if (img.dim(0) != channels) throw new IllegalArgumentException(file + ": " + img.dim(0) + " channels, the model takes " + channels);
-            Tensor x = data == null ? Presets.imagenetEval().apply(img, null)
-                    : DataSources.normalization(data, channels).apply(Resize.resize(img, size, size), null);
+            Tensor img = ImageFolder.decode(file, channels);
+            Tensor x = data == null ? Presets.imagenetEval().apply(img, null) : DataSources.predictTransform(data, channels, size).apply(img, null);
             try (var g = GradMode.noGrad()) {
                 Tensor e = fx.apply(Variable.constant(x.reshape(1, x.dim(0), x.dim(1), x.dim(2)))).get("avgpool").value();
                 rows.add(e.data().clone());

@@ -26,7 +26,12 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         // Library errors carry the file, key or shape at fault: print the message, not a stack trace.
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
-            if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException) {
+            if (ex instanceof org.resnet4j.train.Trainer.DivergedException) {
+                cmd.getErr().println("error: " + ex.getMessage());
+                return 3;
+            }
+            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException || ex instanceof java.io.IOException
+                    || ex instanceof java.io.UncheckedIOException) {
                 cmd.getErr().println("error: " + ex.getMessage());
                 return 2;
             }

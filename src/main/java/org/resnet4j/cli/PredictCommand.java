@@ -46,13 +46,12 @@ final class PredictCommand implements Callable<Integer> {
         TrainedModel tm = checkpoint != null ? TrainedModel.load(checkpoint) : fromWeights();
         // ImageNet-size models take torchvision's eval preprocessing; trained checkpoints their own
         boolean imagenet = checkpoint == null && Models.get(model).defaultSize() == 224;
-        var norm = checkpoint != null ? DataSources.normalization(tm.config().data, tm.inChannels()) : null;
         List<Map<String, Object>> all = new ArrayList<>();
         int failed = 0;
         for (Path file : images) {
             Tensor img;
             try {
-                img = toChannels(ImageFolder.decode(file), tm.inChannels());
+                img = ImageFolder.decode(file, tm.inChannels());
             } catch (java.io.IOException e) {
                 spec.commandLine().getErr().println("error: " + e.getMessage()); // the others are still answered
                 spec.commandLine().getErr().flush();
@@ -63,9 +62,8 @@ final class PredictCommand implements Callable<Integer> {
             if (imagenet) {
                 x = Presets.imagenetEval().apply(img, null);
             } else {
-                // same geometry as training: the model saw imageSize x imageSize inputs
-                img = Resize.resize(img, tm.imageSize(), tm.imageSize());
-                x = norm != null ? norm.apply(img, null) : DataSources.normalization("cifar10", tm.inChannels()).apply(img, null);
+                // the training run's own evaluation preprocessing
+                x = DataSources.predictTransform(checkpoint != null ? tm.config().data : "cifar10", tm.inChannels(), tm.imageSize()).apply(img, null);
             }
             float[] logits;
             try (var g = GradMode.noGrad()) {
@@ -119,19 +117,6 @@ final class PredictCommand implements Callable<Integer> {
         TrainConfig c = new TrainConfig();
         c.model = model;
         return new TrainedModel(m, c, names, channels, Models.get(model).defaultSize(), false);
-    }
-
-    /** Grey images for a colour model are repeated; colour images for a grey model use the luma. */
-    private static Tensor toChannels(Tensor img, int channels) {
-        int c = img.dim(0), h = img.dim(1), w = img.dim(2);
-        if (c == channels) return img;
-        Tensor out = Tensor.zeros(channels, h, w);
-        float[] s = img.data(), d = out.data();
-        for (int i = 0; i < h * w; i++) {
-            float v = c == 1 ? s[i] : 0.299f * s[i] + 0.587f * s[h * w + i] + 0.114f * s[2 * h * w + i];
-            for (int k = 0; k < channels; k++) d[k * h * w + i] = v;
-        }
-        return out;
     }
 
     private static double[] softmax(float[] z) {

@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a model; metrics, curves and checkpoints go to RUNS/NAME.",
-                "Defaults follow He et al. 2015: SGD lr 0.1, momentum 0.9, batch 128, weight decay 5e-4 for CIFAR-size nets (1e-4 otherwise), cosine decay."})
+                "Defaults: SGD lr 0.1, momentum 0.9, batch 128 (He et al. 2015), weight decay 5e-4 for CIFAR-size nets (common practice;",
+                "the paper used 1e-4) and 1e-4 otherwise, cosine decay."})
 class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "JSON or YAML file with the same keys as the flags (camelCase, e.g. batchSize); flags override it.")
     Path config;
@@ -99,15 +100,12 @@ class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig c = build();
-        try {
+        {
             Trainer.Result r = new Trainer(c, System.out).fit();
             System.out.printf(Locale.ROOT, "done: test top-1 %.2f%%, top-5 %.2f%% after %d epochs, %s, %.0f img/s%n",
                     100 * r.test().top1(), 100 * r.test().top5(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
             System.out.println("metrics, curves and checkpoints: " + r.runDir());
             return 0;
-        } catch (Trainer.DivergedException e) {
-            System.err.println("error: " + e.getMessage());
-            return 3;
         }
     }
 }

@@ -67,7 +67,7 @@ public final class DegradationExperiment {
 
     private static Trainer.Result train(Plan p, String name, int depth, boolean plain, boolean bn, PrintStream out) throws IOException {
         TrainConfig c = new TrainConfig();
-        c.model = (plain ? "plain" : "resnet") + depth;
+        c.model = name; // a label: the nets come from the factory below, not the registry
         c.data = p.data();
         c.epochs = p.epochs();
         c.trainSubset = p.trainSubset();
@@ -75,7 +75,8 @@ public final class DegradationExperiment {
         c.lr = 0.1;
         c.momentum = 0.9;
         c.weightDecay = 1e-4;
-        c.schedule = "multistep:" + Math.max(1, p.epochs() / 2) + "," + Math.max(1, p.epochs() * 3 / 4) + ":0.1";
+        // the paper's decays at 32k and 48k of 64k iterations: 50% and 75% (fractional epochs)
+        c.schedule = String.format(Locale.ROOT, "multistep:%s,%s:0.1", p.epochs() * 0.5, p.epochs() * 0.75);
         c.seed = p.seed();
         c.threads = p.threads();
         c.runsDir = p.out().toString();

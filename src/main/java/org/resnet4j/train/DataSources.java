@@ -103,10 +103,23 @@ public final class DataSources {
         }
         aug.add(norm);
         if (c.randomErasing > 0) aug.add(new RandomErasing(c.randomErasing, 0.02, 0.33, 0.3, 3.3, 0f));
-        train = subset(train, c.trainSubset);
-        test = subset(test, c.testSubset);
+        train = subset(train, c.trainSubset, c.seed);
+        test = subset(test, c.testSubset, c.seed + 1);
         int size = folder ? c.imageSize : train.height();
         return new Source(c.data, train, test, new Compose(aug), testTf, norm, size);
+    }
+
+    /**
+     * The preprocessing of a new image for a model trained on {@code data} at {@code imageSize}:
+     * the evaluation transform of that source (class folders: resize to size*256/224, center
+     * crop; the fixed-size sets: resize to their size), then its normalization.
+     */
+    public static Transform predictTransform(String data, int channels, int imageSize) {
+        Normalize norm = normalization(data, channels);
+        return switch (data) {
+            case "shapes", "fashion-mnist", "mnist", "cifar10", "cifar100" -> new Compose(new Resize(imageSize, imageSize), norm);
+            default -> new Compose(new Resize(imageSize * 256 / 224), new CenterCrop(imageSize), norm);
+        };
     }
 
     /** The normalization a data source's models were trained with (for prediction on new images). */
@@ -120,15 +133,31 @@ public final class DataSources {
         };
     }
 
-    /** The first k examples of a dataset (k <= 0: all of it). */
-    public static Dataset subset(Dataset d, int k) {
+    /**
+     * k examples drawn at random (seeded, then kept in index order) from a dataset (k <= 0: all of
+     * it). Random rather than the first k: class folders are sorted by class, so a prefix would
+     * hold only the first classes.
+     */
+    public static Dataset subset(Dataset d, int k, long seed) {
         if (k <= 0 || k >= d.size()) return d;
+        int[] all = new int[d.size()];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
+        for (int i = 0; i < k; i++) { // partial Fisher-Yates
+            int j = i + r.nextInt(all.length - i);
+            int t = all[i];
+            all[i] = all[j];
+            all[j] = t;
+        }
+        int[] pick = java.util.Arrays.copyOf(all, k);
+        java.util.Arrays.sort(pick);
         return new Dataset() {
             @Override public int size() { return k; }
             @Override public Example get(int i) throws IOException {
                 if (i < 0 || i >= k) throw new IndexOutOfBoundsException(i);
-                return d.get(i);
+                return d.get(pick[i]);
             }
+            @Override public int label(int i) throws IOException { return d.label(pick[i]); }
             @Override public List<String> classes() { return d.classes(); }
             @Override public int channels() { return d.channels(); }
             @Override public int height() { return d.height(); }

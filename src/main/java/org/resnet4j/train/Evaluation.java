@@ -42,11 +42,12 @@ public record Evaluation(double loss, double top1, double top5, long examples) {
         int top1 = 0, top5 = 0;
         for (int i = 0; i < rows; i++) {
             float target = d[i * classes + labels[i]];
+            if (!Float.isFinite(target)) continue; // a NaN or infinite logit is never a hit
             int greater = 0;
             for (int j = 0; j < classes; j++) {
                 float v = d[i * classes + j];
-                // ties count against the label, so a constant output never scores
-                if (v > target || (v == target && j < labels[i])) greater++;
+                // ties count against the label, so a constant output never scores; NaN counts as greater
+                if (v > target || Float.isNaN(v) || (v == target && j < labels[i])) greater++;
             }
             if (greater == 0) top1++;
             if (greater < 5) top5++;

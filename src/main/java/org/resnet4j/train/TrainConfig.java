@@ -29,7 +29,7 @@ public final class TrainConfig {
     public double lr = 0.1;
     public double momentum = 0.9;
     public boolean nesterov = false;
-    /** null: 5e-4 for CIFAR-size nets, 1e-4 otherwise (the papers' values). */
+    /** null: 5e-4 for CIFAR-size nets (common practice; He et al. 2015 used 1e-4), 1e-4 otherwise (the ImageNet value). */
     public Double weightDecay;
     public boolean noDecayOnBnAndBias = false;
     /** constant | cosine | step:EPOCHS:GAMMA | multistep:E1,E2:GAMMA | onecycle (see LrSchedules). */

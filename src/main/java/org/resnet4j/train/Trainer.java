@@ -123,8 +123,12 @@ public final class Trainer {
                 throw new IllegalArgumentException("batch size " + c.batchSize + " is larger than the training set (" + src.train().size() + ")");
             }
             long totalIters = itersPerEpoch * c.epochs;
-            LrSchedule schedule = LrSchedules.parse(c.schedule, c.lr, totalIters, itersPerEpoch);
-            if (c.warmupEpochs > 0) schedule = new Warmup(schedule, Math.round(c.warmupEpochs * itersPerEpoch), Warmup.DEFAULT_START_FACTOR);
+            if (c.warmupEpochs > 0 && c.schedule.contains("+warmup")) {
+                throw new IllegalArgumentException("warm-up given twice: --warmup-epochs " + c.warmupEpochs + " and schedule " + c.schedule);
+            }
+            // the parser sizes the main schedule to what follows the warm-up
+            String spec = c.warmupEpochs > 0 ? c.schedule + "+warmup:" + c.warmupEpochs : c.schedule;
+            LrSchedule schedule = LrSchedules.parse(spec, c.lr, totalIters, itersPerEpoch);
 
             Path runDir = c.runDir();
             Files.createDirectories(runDir);
@@ -132,6 +136,7 @@ public final class Trainer {
             Checkpoint.TrainState state = Checkpoint.TrainState.start(TrainedModel.checkpointConfig(c, src), new long[] {c.seed}, Map.of("spec", c.schedule));
             int startEpoch = 0;
             Optional<Path> resumeFrom = c.resume ? ckpt.resumeFile() : Optional.empty();
+            if (!c.resume) clearCheckpoints(ckpt.dir()); // a fresh run never mixes with an older one's files
             if (c.resume && resumeFrom.isEmpty()) out.println("no checkpoint in " + ckpt.dir() + ": starting from scratch");
             if (resumeFrom.isPresent()) {
                 Checkpoint.TrainState saved = Checkpoint.readState(resumeFrom.get());
@@ -146,20 +151,17 @@ public final class Trainer {
             out.printf(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, %,d parameters, %d threads%n",
                     c.model, c.data, src.train().size(), src.test().size(), src.classes(), model.parameterCount(), c.threads);
             long iteration = state.iteration();
-            java.io.Writer iterLog = null;
-            if (c.logIterations) {
-                Path f = runDir.resolve("iterations.csv");
-                if (resumeFrom.isEmpty() || !Files.exists(f)) Files.writeString(f, "iteration,epoch,train_loss,train_err\n");
-                iterLog = Files.newBufferedWriter(f, java.nio.file.StandardOpenOption.APPEND);
-            }
-            if (startEpoch == 0) epochListener.onEpoch(0, model, src);
             double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
             Evaluation lastEval = null;
             long runStart = System.nanoTime(), imagesSeen = 0;
+            java.io.Writer iterLog = null;
             try {
+                if (c.logIterations) iterLog = openIterationLog(runDir.resolve("iterations.csv"), resumeFrom.isPresent() ? iteration : 0);
+                if (startEpoch == 0) epochListener.onEpoch(0, model, src);
                 for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
                     if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
                         model.unfreeze(c.freeze.toArray(String[]::new));
+                        if (c.freezeBn) Transfer.freezeBatchNorm(model); // frozen BN stays frozen
                         if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
                     }
                     model.train();
@@ -238,20 +240,52 @@ public final class Trainer {
         }
     }
 
-    /** A resumed run must train the same model on the same data. */
+    /** iterations.csv with exactly the rows up to {@code keepUpTo} (a killed epoch's rows are redone, a torn line dropped). */
+    private static java.io.Writer openIterationLog(Path f, long keepUpTo) throws IOException {
+        List<String> keep = new java.util.ArrayList<>();
+        keep.add("iteration,epoch,train_loss,train_err");
+        if (keepUpTo > 0 && Files.exists(f)) {
+            for (String line : Files.readAllLines(f)) {
+                String[] parts = line.split(",");
+                if (parts.length == 4 && parts[0].matches("\\d+") && Long.parseLong(parts[0]) <= keepUpTo) keep.add(line); // rows are numbered from 1
+            }
+        }
+        Files.write(f, keep);
+        return Files.newBufferedWriter(f, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private static void clearCheckpoints(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (n.equals(CheckpointManager.LAST) || n.equals(CheckpointManager.BEST) || n.matches("epoch-\\d+\\.safetensors")) Files.delete(p);
+            }
+        }
+    }
+
+    /** Keys a resumed run may change: they do not alter the computation (threads only its bit pattern). */
+    private static final java.util.Set<String> FREE_ON_RESUME = java.util.Set.of("threads", "workers", "runsDir", "name", "resume", "keepLast");
+
+    /** A resumed run must continue the same recipe: any other difference is refused, naming the keys. */
     private void checkCompatible(Map<String, Object> saved, Path file) {
         Object threads = saved.get("threads");
         if (threads != null && ((Number) threads).intValue() != c.threads) {
             out.println("note: " + file + " was written with " + threads + " threads, this run has " + c.threads
                     + "; results stay correct but are not bit-identical to an uninterrupted run");
         }
-        for (String key : List.of("model", "data", "batchSize", "seed")) {
-            Object was = saved.get(key), now = c.toMap().get(key);
-            if (was != null && !String.valueOf(was).equals(String.valueOf(now)) && !(was instanceof Number a && now instanceof Number b
-                    && a.doubleValue() == b.doubleValue())) {
-                throw new IllegalArgumentException(file + " was written with " + key + "=" + was + ", this run has " + key + "=" + now
-                        + "; resume with the same " + key + " or pick another --name");
-            }
+        Map<String, Object> now = c.toMap();
+        List<String> diffs = new java.util.ArrayList<>();
+        for (var e : now.entrySet()) {
+            if (FREE_ON_RESUME.contains(e.getKey()) || !saved.containsKey(e.getKey())) continue;
+            Object was = saved.get(e.getKey()), is = e.getValue();
+            boolean same = String.valueOf(was).equals(String.valueOf(is))
+                    || (was instanceof Number a && is instanceof Number b && a.doubleValue() == b.doubleValue());
+            if (!same) diffs.add(e.getKey() + "=" + was + " (this run: " + is + ")");
+        }
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException(file + " was written with " + String.join(", ", diffs)
+                    + "; resume with the same settings or start another run with --name");
         }
     }
 

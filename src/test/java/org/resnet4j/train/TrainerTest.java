@@ -34,6 +34,7 @@ class TrainerTest {
         c.workers = 2;
         c.runsDir = dir.toString();
         c.name = name;
+        c.logIterations = true;
         return c;
     }
 
@@ -65,27 +66,57 @@ class TrainerTest {
         // metrics rows: one per epoch, the redone epoch 2 not duplicated
         assertArrayEquals(new double[] {1, 2, 3}, MetricsLog.column(dir.resolve("broken"), "epoch"));
         assertArrayEquals(MetricsLog.column(dir.resolve("full"), "train_loss"), MetricsLog.column(dir.resolve("broken"), "train_loss"));
+        // the killed epoch's per-iteration rows are redone, not duplicated
+        assertEquals(Files.readAllLines(dir.resolve("full/iterations.csv")), Files.readAllLines(dir.resolve("broken/iterations.csv")));
     }
 
     @Test
+    void resumeRefusesAnotherRecipeAndAFreshRunStartsClean() throws Exception {
+        TrainConfig c = tiny("recipe");
+        c.epochs = 1;
+        new Trainer(c, quiet()).fit();
+        TrainConfig other = tiny("recipe");
+        other.resume = true;
+        other.lr = 0.2;
+        var e = assertThrows(IllegalArgumentException.class, () -> new Trainer(other, quiet()).fit());
+        assertTrue(e.getMessage().contains("lr=0.05") && e.getMessage().contains("0.2"), e.getMessage());
+
+        // same name without --resume: the old run's checkpoints are gone before the new one writes
+        Path stale = dir.resolve("recipe/checkpoints/epoch-0009.safetensors");
+        Files.copy(dir.resolve("recipe/checkpoints/last.safetensors"), stale);
+        TrainConfig fresh = tiny("recipe");
+        fresh.epochs = 1;
+        new Trainer(fresh, quiet()).fit();
+        assertTrue(!Files.exists(stale), "stale epoch file removed");
+        assertEquals(1, Checkpoint.readState(dir.resolve("recipe/checkpoints/last.safetensors")).epoch());
+    }
+
+    /** A weight blown up during epoch 2 (as an exploding run would): the run stops, epoch 1's checkpoint survives. */
+    @Test
     void divergingLossStopsAndKeepsTheLastGoodCheckpoint() throws Exception {
         TrainConfig c = tiny("diverge");
-        c.epochs = 1;
         c.ema = 0;
-        new Trainer(c, quiet()).fit();
         Path last = dir.resolve("diverge/checkpoints/last.safetensors");
-        byte[] before = Files.readAllBytes(last);
-
-        TrainConfig bad = tiny("diverge");
-        bad.ema = 0;
-        bad.epochs = 3;
-        bad.resume = true;
-        bad.lr = 1e12;
-        bad.schedule = "constant";
-        var e = assertThrows(Trainer.DivergedException.class, () -> new Trainer(bad, quiet()).fit());
+        byte[][] afterEpoch1 = new byte[1][];
+        var e = assertThrows(Trainer.DivergedException.class, () -> new Trainer(c, quiet())
+                .onEpoch((done, model, src) -> {
+                    if (done == 1) afterEpoch1[0] = Files.readAllBytes(last);
+                })
+                .withModel(mc -> {
+                    var m = org.resnet4j.models.Models.create("resnet8", mc);
+                    poisoned = m;
+                    return m;
+                })
+                .onStep((epoch, it) -> {
+                    // 6 iterations per epoch: mid epoch 2
+                    if (epoch == 1 && it == 8) poisoned.namedParameters().get("conv1.weight").value().fill(Float.NaN);
+                })
+                .fit());
         assertTrue(e.getMessage().contains("Last good checkpoint") && e.getMessage().contains("epoch 1"), e.getMessage());
-        assertArrayEquals(before, Files.readAllBytes(last), "the last good checkpoint must be untouched");
+        assertArrayEquals(afterEpoch1[0], Files.readAllBytes(last), "the last good checkpoint must be untouched");
     }
+
+    private static org.resnet4j.nn.Module poisoned;
 
     @Test
     void writesMetricsCurvesAndACheckpointThatEvaluatesTheSame() throws Exception {
