@@ -24,9 +24,14 @@ import org.resnet4j.train.SGD;
 public final class Benchmarks {
     private Benchmarks() {}
 
-    /** Mean seconds per call after {@code warm} warm-up calls, over >= minSeconds and >= 3 calls. */
+    /**
+     * Mean seconds per call over >= minSeconds and >= 3 calls, after a warm-up of at least
+     * {@code warm} calls and at least minSeconds: the JIT compiles the hot loops during the first
+     * calls (PyTorch's kernels need no warm-up), and the figure is the steady state.
+     */
     public static double time(Runnable fn, double minSeconds, int warm) {
-        for (int i = 0; i < warm; i++) fn.run();
+        long w0 = System.nanoTime();
+        for (int i = 0; i < warm || (System.nanoTime() - w0) / 1e9 < minSeconds; i++) fn.run();
         long t0 = System.nanoTime();
         int n = 0;
         while (true) {
