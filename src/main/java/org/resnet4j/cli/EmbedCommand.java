@@ -10,16 +10,12 @@ import org.resnet4j.autograd.GradMode;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.data.ImageFolder;
 import org.resnet4j.data.Presets;
-import org.resnet4j.data.Resize;
 import org.resnet4j.io.SafeTensors;
 import org.resnet4j.models.FeatureExtractor;
-import org.resnet4j.models.ModelConfig;
-import org.resnet4j.models.Models;
 import org.resnet4j.nn.Module;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.DataSources;
 import org.resnet4j.train.TrainedModel;
-import org.resnet4j.train.Transfer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -49,16 +45,10 @@ final class EmbedCommand implements Callable<Integer> {
             size = tm.imageSize();
             data = tm.config().data;
         } else {
-            var state = Transfer.readStateDict(weights);
-            Tensor fc = state.get("fc.weight"), stem = state.get("conv1.weight");
-            channels = stem != null ? stem.dim(1) : 3;
-            net = Models.create(model, ModelConfig.defaults(fc != null ? fc.dim(0) : Models.get(model).defaultClasses()).withInChannels(channels));
-            try {
-                net.loadStateDict(state, true);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(weights + ": " + e.getMessage());
-            }
-            size = Models.get(model).defaultSize();
+            TrainedModel tm = TrainedModel.fromWeights(model, weights, null);
+            net = tm.model();
+            channels = tm.inChannels();
+            size = tm.imageSize();
             data = size == 224 ? null : "cifar10";
         }
         net.eval();

@@ -11,14 +11,10 @@ import java.util.concurrent.Callable;
 import org.resnet4j.autograd.GradMode;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.data.ImageFolder;
-import org.resnet4j.data.Resize;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.data.Presets;
-import org.resnet4j.models.ModelConfig;
 import org.resnet4j.models.Models;
 import org.resnet4j.train.DataSources;
-import org.resnet4j.train.TrainConfig;
-import org.resnet4j.train.Transfer;
 import org.resnet4j.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -98,25 +94,9 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     private TrainedModel fromWeights() throws java.io.IOException {
-        var state = Transfer.readStateDict(weights);
-        Tensor fc = state.get("fc.weight"), stem = state.get("conv1.weight");
-        int classes = fc != null ? fc.dim(0) : Models.get(model).defaultClasses();
-        int channels = stem != null ? stem.dim(1) : 3;
-        var m = Models.create(model, ModelConfig.defaults(classes).withInChannels(channels));
-        try {
-            m.loadStateDict(state, true);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(weights + ": " + e.getMessage());
-        }
-        m.eval();
-        List<String> names;
-        if (classNames != null) names = java.nio.file.Files.readAllLines(classNames).stream().filter(l -> !l.isBlank()).toList();
-        else if (classes == 1000) names = Presets.imagenetClasses();
-        else names = java.util.stream.IntStream.range(0, classes).mapToObj(i -> "class " + i).toList();
-        if (names.size() != classes) throw new IllegalArgumentException(classNames + " has " + names.size() + " names for " + classes + " classes");
-        TrainConfig c = new TrainConfig();
-        c.model = model;
-        return new TrainedModel(m, c, names, channels, Models.get(model).defaultSize(), false);
+        List<String> names = classNames == null ? null
+                : java.nio.file.Files.readAllLines(classNames).stream().filter(l -> !l.isBlank()).toList();
+        return TrainedModel.fromWeights(model, weights, names);
     }
 
     private static double[] softmax(float[] z) {

@@ -181,7 +181,7 @@ public final class CifarDataset implements Dataset {
 
     /** CIFAR-100's superclass (0..19) of example {@code index}. */
     public int coarseLabel(int index) {
-        if (labelBytes != 2) throw new UnsupportedOperationException("CIFAR-10 has no coarse labels");
+        if (labelBytes != 2) throw new IllegalStateException("coarse labels exist only in CIFAR-100; this is CIFAR-10");
         Objects.checkIndex(index, count);
         return records[index * recordBytes] & 0xff;
     }

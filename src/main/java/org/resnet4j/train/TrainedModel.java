@@ -49,6 +49,31 @@ public record TrainedModel(Module model, TrainConfig config, List<String> classe
         return new TrainedModel(model, c, (List<String>) names, inChannels, imageSize, !ema.isEmpty());
     }
 
+    /**
+     * A model from a bare state_dict (.pth or .safetensors): classes and input channels follow
+     * {@code fc.weight} and {@code conv1.weight}; loading is strict. Class names default to
+     * ImageNet's for 1000 classes, else "class 0", "class 1", ...; the image size is the model's default.
+     */
+    public static TrainedModel fromWeights(String model, Path weights, List<String> classNames) throws IOException {
+        Map<String, Tensor> state = Transfer.readStateDict(weights);
+        Tensor fc = state.get("fc.weight"), stem = state.get("conv1.weight");
+        int classes = fc != null ? fc.dim(0) : Models.get(model).defaultClasses();
+        int channels = stem != null ? stem.dim(1) : 3;
+        Module m = Models.create(model, ModelConfig.defaults(classes).withInChannels(channels));
+        try {
+            m.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(weights + ": " + e.getMessage());
+        }
+        m.eval();
+        List<String> names = classNames != null ? classNames : classes == 1000 ? org.resnet4j.data.Presets.imagenetClasses()
+                : java.util.stream.IntStream.range(0, classes).mapToObj(i -> "class " + i).toList();
+        if (names.size() != classes) throw new IllegalArgumentException(names.size() + " class names for " + classes + " classes");
+        TrainConfig c = new TrainConfig();
+        c.model = model;
+        return new TrainedModel(m, c, names, channels, Models.get(model).defaultSize(), false);
+    }
+
     /** The config map a checkpoint stores: the run's config plus class names, channels and image size. */
     static Map<String, Object> checkpointConfig(TrainConfig c, DataSources.Source src) {
         Map<String, Object> m = c.toMap();
