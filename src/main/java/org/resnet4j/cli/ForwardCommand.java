@@ -36,7 +36,11 @@ final class ForwardCommand implements Callable<Integer> {
         Map<String, Tensor> state = SafeTensors.read(weights).tensors();
         Map<String, Tensor> in = SafeTensors.read(input).tensors();
         Tensor x = in.get("input");
-        if (x == null) throw new IllegalArgumentException(input + ": no tensor named 'input' (found " + in.keySet() + ")");
+        if (x == null) {
+            var keys = new java.util.ArrayList<>(in.keySet());
+            String found = keys.size() <= 8 ? keys.toString() : keys.subList(0, 8) + " and " + (keys.size() - 8) + " more";
+            throw new IllegalArgumentException(input + ": no tensor named 'input' (found " + found + ")");
+        }
         if (x.rank() != 4) throw new IllegalArgumentException(input + ": 'input' must be NCHW, got shape " + x.shapeString());
         // Classes and input channels follow the weights unless given: the head and the stem say them.
         ModelConfig cfg = modelOptions.config(dim0(state, "fc.weight"), dim(state, 1, "conv1.weight", "stem.0.weight"));
