@@ -38,8 +38,10 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--cutmix", description = "CutMix alpha (0: off).") Double cutmix;
     @Option(names = "--random-erasing", description = "Random erasing probability (0: off).") Double randomErasing;
     @Option(names = "--zero-init-residual", negatable = true) Boolean zeroInit;
-    @Option(names = "--train-subset", description = "Use the first K training images (0: all).") Integer trainSubset;
-    @Option(names = "--test-subset", description = "Use the first K test images (0: all).") Integer testSubset;
+    @Option(names = "--train-subset", description = "Use K training images drawn at random, seeded (0: all).") Integer trainSubset;
+    @Option(names = "--test-subset", description = "Use K test images drawn at random, seeded (0: all).") Integer testSubset;
+    @Option(names = "--classes", split = ",", description = "Keep only these classes (names or 0-based indices), relabelled in the order given, e.g. 5,6,7,8,9.") java.util.List<String> classes;
+    @Option(names = "--new-head", description = "Re-initialize the classifier even when the loaded one fits (new classes of the same count).") Boolean newHead;
     @Option(names = "--image-size", description = "ImageFolder crop size (default 224).") Integer imageSize;
     @Option(names = "--seed") Long seed;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
@@ -81,6 +83,8 @@ class TrainCommand implements Callable<Integer> {
         if (zeroInit != null) c.zeroInitResidual = zeroInit;
         if (trainSubset != null) c.trainSubset = trainSubset;
         if (testSubset != null) c.testSubset = testSubset;
+        if (classes != null) c.classes = classes;
+        if (newHead != null) c.newHead = newHead;
         if (imageSize != null) c.imageSize = imageSize;
         if (seed != null) c.seed = seed;
         if (threads != null) c.threads = threads;

@@ -91,6 +91,81 @@ final class Images {
         return Tensor.of(dst, c, outH, outW);
     }
 
+    /**
+     * Antialiased bilinear resize of the window (top, left, ch, cw) to outH x outW: PIL's
+     * {@code Image.resize(BILINEAR)} and PyTorch's {@code interpolate(..., antialias=True)}. When
+     * shrinking by a factor s, the triangle filter is stretched to a support of s pixels on each
+     * side, so every source pixel contributes (no aliasing); when enlarging it is plain bilinear
+     * with the edge weights renormalized. Separable: rows first, then columns, as PIL.
+     */
+    static Tensor resizeAntialiased(Tensor img, int top, int left, int ch, int cw, int outH, int outW) {
+        int c = img.dim(0);
+        int ih = img.dim(1);
+        int iw = img.dim(2);
+        if (top < 0 || left < 0 || ch < 1 || cw < 1 || top + ch > ih || left + cw > iw) {
+            throw new IllegalArgumentException("resize window (" + top + ", " + left + ", " + ch + ", " + cw
+                    + ") is not inside the image " + img.shapeString());
+        }
+        if (outH < 1 || outW < 1) throw new IllegalArgumentException("output size must be positive, got " + outH + "x" + outW);
+        Taps ty = Taps.of(ch, outH), tx = Taps.of(cw, outW);
+        float[] src = img.data();
+        float[] rows = new float[ch * outW]; // one channel's window after the horizontal pass
+        float[] dst = new float[c * outH * outW];
+        for (int k = 0; k < c; k++) {
+            for (int y = 0; y < ch; y++) {
+                int in = (k * ih + top + y) * iw + left;
+                for (int x = 0; x < outW; x++) {
+                    float acc = 0;
+                    int base = x * tx.width;
+                    for (int j = 0; j < tx.count[x]; j++) acc += tx.weight[base + j] * src[in + tx.first[x] + j];
+                    rows[y * outW + x] = acc;
+                }
+            }
+            for (int y = 0; y < outH; y++) {
+                int o = (k * outH + y) * outW;
+                int base = y * ty.width;
+                for (int x = 0; x < outW; x++) {
+                    float acc = 0;
+                    for (int j = 0; j < ty.count[y]; j++) acc += ty.weight[base + j] * rows[(ty.first[y] + j) * outW + x];
+                    dst[o + x] = acc;
+                }
+            }
+        }
+        return Tensor.of(dst, c, outH, outW);
+    }
+
+    /**
+     * Per output index along one axis: the first source index, how many follow, and their
+     * normalized triangle-filter weights (PIL's precompute_coeffs; PyTorch's
+     * _compute_indices_weights_aa), stored {@code width} apart.
+     */
+    private record Taps(int[] first, int[] count, float[] weight, int width) {
+        static Taps of(int in, int out) {
+            double scale = (double) in / out;
+            double support = scale >= 1 ? scale : 1.0; // triangle filter: support 1, stretched when shrinking
+            double inv = scale >= 1 ? 1 / scale : 1.0;
+            int width = (int) Math.ceil(support) * 2 + 1;
+            int[] first = new int[out], count = new int[out];
+            float[] weight = new float[out * width];
+            double[] w = new double[width];
+            for (int d = 0; d < out; d++) {
+                double center = scale * (d + 0.5);
+                int lo = Math.max((int) (center - support + 0.5), 0);
+                int n = Math.min((int) (center + support + 0.5), in) - lo;
+                double total = 0;
+                for (int j = 0; j < n; j++) {
+                    double t = Math.abs((j + lo - center + 0.5) * inv);
+                    w[j] = t < 1 ? 1 - t : 0;
+                    total += w[j];
+                }
+                first[d] = lo;
+                count[d] = n;
+                for (int j = 0; j < n; j++) weight[d * width + j] = (float) (total != 0 ? w[j] / total : 0);
+            }
+            return new Taps(first, count, weight, width);
+        }
+    }
+
     /** Per output index: the two source indices and their weights (PyTorch's area_pixel_compute_source_index). */
     private static void axis(int in, int out, int[] i0, int[] i1, float[] l0, float[] l1) {
         float scale = (float) in / out;

@@ -10,7 +10,7 @@ import org.resnet4j.tensor.Tensor;
  * torchvision's {@code get_params}: up to ten tries of (area, log-ratio), {@code w = round(sqrt(area
  * * ratio))}, {@code h = round(sqrt(area / ratio))} with Python's round-half-to-even, accepted if it
  * fits, then top and left uniform; after ten failures, a central crop clamped to the ratio range.
- * The resize is {@link Resize}'s (bilinear, no antialiasing).
+ * The resize is {@link Resize}'s default (bilinear, antialiased, as torchvision on PIL images).
  */
 public final class RandomResizedCrop implements Transform {
     private final int height;
@@ -76,7 +76,7 @@ public final class RandomResizedCrop implements Transform {
     public Tensor apply(Tensor chw, SplittableRandom rng) {
         Images.requireChw(chw, "RandomResizedCrop");
         int[] p = params(chw.dim(1), chw.dim(2), rng);
-        return Images.resizeBilinear(chw, p[0], p[1], p[2], p[3], height, width);
+        return Images.resizeAntialiased(chw, p[0], p[1], p[2], p[3], height, width);
     }
 
     @Override

@@ -103,6 +103,10 @@ public final class DataSources {
         }
         aug.add(norm);
         if (c.randomErasing > 0) aug.add(new RandomErasing(c.randomErasing, 0.02, 0.33, 0.3, 3.3, 0f));
+        if (!c.classes.isEmpty()) {
+            train = classSubset(train, c.classes);
+            test = classSubset(test, c.classes);
+        }
         train = subset(train, c.trainSubset, c.seed);
         test = subset(test, c.testSubset, c.seed + 1);
         int size = folder ? c.imageSize : train.height();
@@ -130,6 +134,50 @@ public final class DataSources {
             case "mnist" -> new Normalize(new float[] {0.1307f}, new float[] {0.3081f});
             case "cifar10", "cifar100" -> new Normalize(new float[] {0.4914f, 0.4822f, 0.4465f}, new float[] {0.2470f, 0.2435f, 0.2616f});
             default -> channels == 3 ? Normalize.imagenet() : new Normalize(new float[] {0.5f}, new float[] {0.5f});
+        };
+    }
+
+    /**
+     * The examples of the named classes only (names, or 0-based indices as text), relabelled
+     * 0..k-1 in the order given: a class-split of one dataset, e.g. for a transfer experiment that
+     * pre-trains on some classes and fine-tunes on the others.
+     *
+     * @throws IllegalArgumentException naming a class that the dataset does not have, or a repeat
+     */
+    public static Dataset classSubset(Dataset d, List<String> wanted) throws IOException {
+        List<String> names = d.classes();
+        int[] newLabel = new int[names.size()];
+        java.util.Arrays.fill(newLabel, -1);
+        List<String> kept = new ArrayList<>();
+        for (String w : wanted) {
+            String s = w.strip();
+            int k = names.indexOf(s);
+            if (k < 0 && s.matches("\\d+")) k = Integer.parseInt(s);
+            if (k < 0 || k >= names.size()) {
+                throw new IllegalArgumentException("classes: '" + s + "' is neither a class name nor an index in 0.." + (names.size() - 1) + " of " + names);
+            }
+            if (newLabel[k] >= 0) throw new IllegalArgumentException("classes: '" + s + "' is listed twice");
+            newLabel[k] = kept.size();
+            kept.add(names.get(k));
+        }
+        int n = 0;
+        int[] pick = new int[d.size()];
+        for (int i = 0; i < d.size(); i++) if (newLabel[d.label(i)] >= 0) pick[n++] = i;
+        int size = n;
+        int[] idx = java.util.Arrays.copyOf(pick, n);
+        List<String> classes = List.copyOf(kept);
+        return new Dataset() {
+            @Override public int size() { return size; }
+            @Override public Example get(int i) throws IOException {
+                if (i < 0 || i >= size) throw new IndexOutOfBoundsException(i);
+                Example e = d.get(idx[i]);
+                return new Example(e.image(), newLabel[e.label()]);
+            }
+            @Override public int label(int i) throws IOException { return newLabel[d.label(idx[i])]; }
+            @Override public List<String> classes() { return classes; }
+            @Override public int channels() { return d.channels(); }
+            @Override public int height() { return d.height(); }
+            @Override public int width() { return d.width(); }
         };
     }
 

@@ -47,10 +47,12 @@ public final class TrainConfig {
     public double cutmix = 0;
     public double randomErasing = 0;
     public boolean zeroInitResidual = false;
-    /** Use only the first K training examples (0: all). */
+    /** Use K training examples drawn at random, seeded (0: all). */
     public int trainSubset = 0;
-    /** Use only the first K test examples (0: all). */
+    /** Use K test examples drawn at random, seeded (0: all). */
     public int testSubset = 0;
+    /** Keep only these classes (names or 0-based indices), relabelled 0..k-1 in the order given; empty: all. */
+    public java.util.List<String> classes = new java.util.ArrayList<>();
     /** Synthetic shapes only: number of generated training and test images. */
     public int shapesTrain = 12000;
     public int shapesTest = 2000;
@@ -58,6 +60,8 @@ public final class TrainConfig {
     public int imageSize = 224;
     /** Transfer learning: a .pth or .safetensors state_dict to start from (the head is replaced when its shape differs). */
     public String weights;
+    /** Re-initialize the classifier even when the loaded one has the right shape (new classes of the same count). */
+    public boolean newHead = false;
     /** Parameter-name prefixes to freeze, e.g. conv1, bn1, layer1. */
     public java.util.List<String> freeze = new java.util.ArrayList<>();
     /** Keep every BatchNorm on its loaded running statistics (FrozenBatchNorm2d). */

@@ -97,7 +97,7 @@ public final class Trainer {
         ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
                 .withDropout((float) c.dropout).withZeroInitResidual(c.zeroInitResidual);
         Module model = modelFactory != null ? modelFactory.apply(mc) : Models.create(c.model, mc);
-        if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), out);
+        if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), c.newHead, out);
         double wd = c.weightDecay != null ? c.weightDecay
                 : modelFactory == null && !Models.get(c.model).isCifar() ? 1e-4 : 5e-4;
         // groups hold every parameter, frozen ones too (they get no gradient, so no step), so a

@@ -25,11 +25,21 @@ public final class Transfer {
 
     private Transfer() {}
 
-    /** A state_dict from a .pth (torch.save, restricted unpickler) or .safetensors file. */
+    /**
+     * A state_dict from a .pth (torch.save, restricted unpickler) or .safetensors file; from a
+     * resnet4j training checkpoint, its model weights (the {@code model/} entries), so a run's
+     * {@code best.safetensors} can seed another run.
+     */
     public static LinkedHashMap<String, Tensor> readStateDict(Path file) throws IOException {
         String name = file.getFileName().toString().toLowerCase();
         if (name.endsWith(".pth") || name.endsWith(".pt") || name.endsWith(".bin")) return PthReader.read(file);
-        return SafeTensors.read(file).tensors();
+        SafeTensors.Contents c = SafeTensors.read(file);
+        if (!c.metadata().containsKey(Checkpoint.METADATA_KEY)) return c.tensors();
+        LinkedHashMap<String, Tensor> model = new LinkedHashMap<>();
+        c.tensors().forEach((k, v) -> {
+            if (k.startsWith(Checkpoint.MODEL)) model.put(k.substring(Checkpoint.MODEL.length()), v);
+        });
+        return model;
     }
 
     /**
@@ -38,13 +48,21 @@ public final class Transfer {
      * of another size keeps its fresh initialization, as when fine-tuning to a new class count.
      */
     public static void loadBackbone(Module model, Path file, PrintStream out) throws IOException {
+        loadBackbone(model, file, false, out);
+    }
+
+    /**
+     * As {@link #loadBackbone(Module, Path, PrintStream)}; with {@code newHead} the file's head is
+     * never loaded, for a target task whose classes differ from the source's but number the same.
+     */
+    public static void loadBackbone(Module model, Path file, boolean newHead, PrintStream out) throws IOException {
         LinkedHashMap<String, Tensor> src = readStateDict(file);
         Map<String, Tensor> own = model.stateDict();
         List<String> skipped = new ArrayList<>();
         for (var e : own.entrySet()) {
             if (!e.getKey().startsWith(HEAD + ".")) continue;
             Tensor t = src.get(e.getKey());
-            if (t != null && !t.sameShape(e.getValue())) skipped.add(e.getKey() + " " + t.shapeString());
+            if (t != null && (newHead || !t.sameShape(e.getValue()))) skipped.add(e.getKey() + " " + t.shapeString());
         }
         if (!skipped.isEmpty()) src.keySet().removeIf(k -> k.startsWith(HEAD + "."));
         // every key checked before anything is written: only the head may be missing
@@ -61,7 +79,8 @@ public final class Transfer {
             throw new IllegalArgumentException(file + ": " + e.getMessage());
         }
         out.println("loaded " + (own.size() - r.missing().size()) + " tensors from " + file
-                + (skipped.isEmpty() ? "" : "; new head (the file's " + String.join(", ", skipped) + " did not fit)"));
+                + (skipped.isEmpty() ? "" : newHead ? "; new head, as asked (the file's " + String.join(", ", skipped) + " not loaded)"
+                        : "; new head (the file's " + String.join(", ", skipped) + " did not fit)"));
     }
 
     private static String abbreviate(List<String> keys) {

@@ -116,7 +116,7 @@ class TransformsTest {
     void resizeBilinearMatchesPyTorch() {
         Tensor x = ramp(1, 4, 4);
         // Halving: source coordinates 0.5 and 2.5, each output the mean of a 2x2 block.
-        assertArrayEquals(new float[] {2.5f, 4.5f, 10.5f, 12.5f}, new Resize(2, 2).apply(x, null).data(), 0f);
+        assertArrayEquals(new float[] {2.5f, 4.5f, 10.5f, 12.5f}, new Resize(2, 2).antialias(false).apply(x, null).data(), 0f);
         // Doubling 0, 1: coordinates -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped neighbour).
         Tensor up = Resize.resize(Tensor.of(new float[] {0f, 1f}, 1, 1, 2), 1, 4);
         assertArrayEquals(new float[] {0f, 0.25f, 0.75f, 1f}, up.data(), 0f);
@@ -126,6 +126,32 @@ class TransformsTest {
         assertArrayEquals(new int[] {4, 3}, new Resize(3).outputSize(6, 4));
         assertArrayEquals(new int[] {2, 3}, new Resize(2).outputSize(3, 5));
         assertArrayEquals(new int[] {1, 2, 4}, new Resize(2).apply(ramp(1, 4, 8), null).shape());
+    }
+
+    @Test
+    void antialiasedResizeMatchesPyTorchAndPil() throws Exception {
+        // tools/make_resize_goldens.py: interpolate(antialias=True) in float32, and PIL's
+        // BILINEAR resize on the uint8 image (bytes after each pass, so within 1/255 plus a step)
+        var g = org.resnet4j.io.SafeTensors.read(java.nio.file.Path.of("src/test/resources/goldens/resize_aa.safetensors")).tensors();
+        Tensor x = g.get("input");
+        int cases = 0;
+        for (String k : g.keySet()) {
+            if (!k.startsWith("torch_")) continue;
+            String[] hw = k.substring(6).split("x");
+            int h = Integer.parseInt(hw[0]), w = Integer.parseInt(hw[1]);
+            Tensor ours = new Resize(h, w).apply(x, null);
+            assertArrayEquals(new int[] {3, h, w}, ours.shape(), k);
+            assertTrue(Tensor.maxAbsDiff(g.get(k), ours) < 2e-6f, k + ": " + Tensor.maxAbsDiff(g.get(k), ours));
+            float pil = Tensor.maxAbsDiff(g.get("pil_" + h + "x" + w), ours);
+            assertTrue(pil <= 1.5f / 255, k + " vs PIL: " + pil * 255 + " levels");
+            cases++;
+        }
+        assertEquals(5, cases);
+        // Without antialiasing, a 4x shrink samples 2 of every 16 pixels and misses PyTorch's filter
+        Tensor plain = new Resize(9, 13).antialias(false).apply(x, null), aa = new Resize(9, 13).apply(x, null);
+        assertTrue(Tensor.maxAbsDiff(plain, aa) > 0.05f);
+        // identity when the size does not change
+        assertArrayEquals(x.data(), Resize.resize(x, 37, 53).data(), 0f);
     }
 
     @Test
@@ -148,7 +174,7 @@ class TransformsTest {
             // apply draws the same window
             Tensor y = rrc.apply(ramp(1, 32, 32), new SplittableRandom(seed));
             assertArrayEquals(new int[] {1, 8, 8}, y.shape());
-            Tensor direct = Images.resizeBilinear(ramp(1, 32, 32), p[0], p[1], p[2], p[3], 8, 8);
+            Tensor direct = Images.resizeAntialiased(ramp(1, 32, 32), p[0], p[1], p[2], p[3], 8, 8);
             assertArrayEquals(direct.data(), y.data(), 0f);
         }
         // A pure crop: when the window already has the output size, values are copied exactly.

@@ -50,6 +50,25 @@ class TransferTest {
     }
 
     @Test
+    void aTrainingCheckpointSeedsAnotherRunAndNewHeadKeepsTheFreshClassifier() throws Exception {
+        Module src = Models.create("resnet20", ModelConfig.defaults(5));
+        Path ckpt = dir.resolve("best.safetensors");
+        Checkpoint.save(ckpt, src, null, null, Checkpoint.TrainState.start(Map.of("model", "resnet20"), new long[] {1, 2}, Map.of()));
+        Module same = Models.create("resnet20", ModelConfig.defaults(5));
+        Transfer.loadBackbone(same, ckpt, quiet());
+        for (var e : src.stateDict().entrySet()) {
+            assertArrayEquals(e.getValue().data(), same.stateDict().get(e.getKey()).data(), e.getKey());
+        }
+        Module fresh = Models.create("resnet20", ModelConfig.defaults(5));
+        Tensor freshHead = fresh.stateDict().get("fc.weight").copy();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Transfer.loadBackbone(fresh, ckpt, true, new PrintStream(log, true));
+        assertEquals(0f, Tensor.maxAbsDiff(freshHead, fresh.stateDict().get("fc.weight")));
+        assertArrayEquals(src.stateDict().get("conv1.weight").data(), fresh.stateDict().get("conv1.weight").data());
+        assertTrue(log.toString().contains("new head, as asked"), log.toString());
+    }
+
+    @Test
     void aDifferentBackboneIsRefusedAndNothingChanges() throws Exception {
         Path w = dir.resolve("r32.safetensors");
         SafeTensors.write(w, Models.create("resnet32").stateDict(), null);
