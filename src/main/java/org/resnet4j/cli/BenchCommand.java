@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
                 "  bench --model resnet50 --batch 16            inference",
                 "  bench --model resnet20 --batch 128 --train   one SGD training step",
                 "  bench gemm                                   sgemm GFLOPS, n = 512, 1024, 2048",
-                "  bench peak                                   this machine's FMA peak through the Vector API"})
+                "  bench peak                                   this machine's FMA peak through the Vector API",
+                "  bench --model resnet50 --against onnxruntime the same model in ONNX Runtime, alternating (through ./resnet4j)"})
 final class BenchCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "KIND", description = "gemm | peak (default: a model).") String kind;
     @Option(names = "--model", defaultValue = "resnet50") String model;
@@ -26,9 +27,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
     @Option(names = "--min-seconds", defaultValue = "3", description = "Minimum timed seconds per figure (default ${DEFAULT-VALUE}).") double minSeconds;
     @Option(names = "--json", description = "JSON lines only (the default output is JSON lines too).") boolean json;
+    @Option(names = "--against", description = "onnxruntime: time the exported model in ONNX Runtime too, alternating, and print the ratio.") String against;
+    @Option(names = "--rounds", defaultValue = "3", description = "With --against: alternating rounds (default ${DEFAULT-VALUE}).") int rounds;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
         Gson gson = new Gson();
         if ("gemm".equals(kind)) {
@@ -41,9 +44,32 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (kind != null) throw new IllegalArgumentException("unknown benchmark '" + kind + "': use gemm, peak or --model NAME");
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();
+        if (against != null) return against(gson, s);
         Map<String, Object> r = train ? Benchmarks.training(model, batch, s, inChannels, minSeconds)
                 : Benchmarks.inference(model, batch, s, inChannels, minSeconds);
         System.out.println(gson.toJson(r));
+        return 0;
+    }
+
+    /**
+     * ONNX Runtime carries native code, so it is not in the resnet4j jar: the launcher adds it
+     * (and src/bench) to the class path when it sees --against, and the comparison is looked up
+     * by name here.
+     */
+    @SuppressWarnings("unchecked")
+    private int against(Gson gson, int s) throws Exception {
+        if (!against.equals("onnxruntime")) throw new IllegalArgumentException("--against: only onnxruntime is supported, got '" + against + "'");
+        if (train) throw new IllegalArgumentException("--against onnxruntime times inference only (ONNX Runtime does not train)");
+        Class<?> c;
+        try {
+            c = Class.forName("org.resnet4j.peers.OnnxRuntimeComparison");
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("ONNX Runtime is not on the class path: run this through the ./resnet4j launcher, "
+                    + "which adds it (from Maven) for `bench --against` only");
+        }
+        var rows = (java.util.List<Map<String, Object>>) c.getMethod("run", String.class, int.class, int.class, int.class, double.class, int.class)
+                .invoke(null, model, batch, s, inChannels, minSeconds, rounds);
+        for (Map<String, Object> r : rows) System.out.println(gson.toJson(r));
         return 0;
     }
 }

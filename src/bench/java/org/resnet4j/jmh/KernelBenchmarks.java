@@ -22,7 +22,7 @@ import org.resnet4j.kernels.GemmReference;
 import org.resnet4j.kernels.Parallel;
 
 /**
- * JMH microbenchmarks of the hot kernels, on demand (bench/jmh.sh), never in the test run.
+ * JMH microbenchmarks of the hot kernels, on demand (`./resnet4j jmh`), never in the test run.
  * Shapes are ResNet-50's: the conv GEMMs of layer1 (3x3, 64 channels at 56x56) and layer3
  * (1x1, 1024 -> 256 at 14x14), square sgemm, and BN over a layer1 activation. Each fast
  * kernel has its scalar twin beside it ({@code *Reference}) so the speed-up is read off one run.
