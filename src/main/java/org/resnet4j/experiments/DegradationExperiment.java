@@ -30,8 +30,8 @@ import org.resnet4j.train.Trainer;
  */
 public final class DegradationExperiment {
     /** What to run. */
-    public record Plan(String data, List<Integer> depths, int epochs, int trainSubset, boolean withBn, boolean withoutBn,
-                       long seed, int threads, Path out) {
+    public record Plan(String data, List<Integer> depths, int epochs, int trainSubset, int testSubset, boolean withBn,
+                       boolean withoutBn, long seed, int threads, Path out, boolean resume) {
         public Plan {
             if (depths.isEmpty()) throw new IllegalArgumentException("no depths given");
             for (int d : depths) if (d < 8 || (d - 2) % 6 != 0) throw new IllegalArgumentException("depth " + d + " is not 6n+2");
@@ -71,6 +71,8 @@ public final class DegradationExperiment {
         c.data = p.data();
         c.epochs = p.epochs();
         c.trainSubset = p.trainSubset();
+        c.testSubset = p.testSubset();
+        c.resume = p.resume(); // a finished net is not trained again, an interrupted one continues
         c.batchSize = 128;
         c.lr = 0.1;
         c.momentum = 0.9;

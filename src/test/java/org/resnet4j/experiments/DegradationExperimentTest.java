@@ -18,7 +18,7 @@ class DegradationExperimentTest {
     /** A miniature run: every artifact the report and the figures need is written. */
     @Test
     void writesRunsProbesAndTheReport() throws Exception {
-        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, true, true, 3, 2, dir);
+        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, false);
         var out = new ByteArrayOutputStream();
         DegradationReport.Output report = DegradationExperiment.run(plan, new PrintStream(out, true));
         for (String run : List.of("plain8", "resnet8", "plain14", "resnet14", "plain8-nobn", "resnet14-nobn")) {
@@ -33,5 +33,16 @@ class DegradationExperimentTest {
         String html = Files.readString(report.html());
         assertTrue(html.contains("plain14") && html.contains("resnet14-nobn") || html.contains("resnet14"), "runs listed in the report");
         assertTrue(Files.exists(report.errorsPng()) && Files.exists(report.gradnormsPng()));
+
+        // --resume: finished nets are kept as they are, not trained again
+        List<String> iterations = Files.readAllLines(dir.resolve("plain14/iterations.csv"));
+        List<String> metrics = Files.readAllLines(dir.resolve("resnet8-nobn/metrics.csv"));
+        var again = new ByteArrayOutputStream();
+        var resumed = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, true);
+        DegradationExperiment.run(resumed, new PrintStream(again, true));
+        assertEquals(8, again.toString().split("nothing left to train", -1).length - 1, again.toString());
+        assertEquals(iterations, Files.readAllLines(dir.resolve("plain14/iterations.csv")));
+        assertEquals(metrics, Files.readAllLines(dir.resolve("resnet8-nobn/metrics.csv")));
+        assertTrue(Files.exists(report.html()));
     }
 }
