@@ -12,9 +12,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = {"experiment degradation: plain vs residual nets of several depths on one recipe (He et al. 2015,",
                 "Fig. 6), training/test error curves, per-layer gradient norms, an HTML report in --out.",
-                "The default budget (2 depths x 2 families, 9,600 images x 6 epochs, 2,000 test images) takes about 30 minutes on 2 cores."})
+                "The default budget (2 depths x 2 families, 9,600 images x 6 epochs, 2,000 test images) takes about 30 minutes on 2 cores.",
+                "experiment report: the same report and figures from run folders already in --out (e.g. gradflow outputs",
+                "renamed plain56, resnet56-nobn, ...: folders holding metrics.csv, iterations.csv or gradflow.csv)."})
 final class ExperimentCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME", description = "degradation") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "degradation | report") String name;
     @Option(names = "--data", description = "fashion-mnist (default when installed), cifar10 (with --data-dir), or shapes.") String data;
     @Option(names = "--depths", split = ",", defaultValue = "20,56", description = "Depths, 6n+2 (default ${DEFAULT-VALUE}).") List<Integer> depths;
     @Option(names = "--epochs", defaultValue = "6") int epochs;
@@ -29,7 +31,12 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!name.equals("degradation")) throw new IllegalArgumentException("unknown experiment '" + name + "': the one there is is degradation");
+        if (name.equals("report")) {
+            var r = org.resnet4j.experiments.DegradationReport.write(out, out);
+            System.out.println("report: " + r.html() + "\nfigures: " + r.errorsPng() + ", " + r.gradnormsPng());
+            return 0;
+        }
+        if (!name.equals("degradation")) throw new IllegalArgumentException("unknown experiment '" + name + "': use degradation or report");
         String d = data;
         if (d == null) {
             try {
