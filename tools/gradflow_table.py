@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Summarize `resnet4j gradflow` outputs as the table in docs/WHY-RESIDUALS.md.
 
-    python3 tools/gradflow_table.py DIR...    (each DIR holds gradflow.csv and activations.csv)
+    python3 tools/gradflow_table.py DIR...    (each DIR holds gradflow.csv and activations.csv; rows in argument order)
 
 Per net: the gradient norm of the first conv and of the classifier, their ratio, the largest
 update/weight ratio of one SGD step at lr 0.1, and the std of the classifier's output.
@@ -19,7 +19,9 @@ def main(dirs):
         a = list(csv.DictReader(open(os.path.join(d, "activations.csv"))))
         first, last = float(g[0]["grad_norm"]), float(g[-1]["grad_norm"])
         upd = max(float(r["update_ratio"]) for r in g)
-        print("| %s | %.3g | %.3g | %.3g | %.3g | %.3g |" % (os.path.basename(os.path.normpath(d)), first, last, first / last, upd,
+        name = os.path.basename(os.path.normpath(d)).replace("gradflow-", "")
+        name = name[:-5] + " (no BN)" if name.endswith("-nobn") else name
+        print("| %s | %.3g | %.3g | %.3g | %.3g | %.3g |" % (name, first, last, first / last, upd,
                                                           float(a[-1]["std"])))
 
 

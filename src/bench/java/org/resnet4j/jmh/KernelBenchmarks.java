@@ -26,7 +26,8 @@ import org.resnet4j.kernels.Parallel;
  * Shapes are ResNet-50's: the conv GEMMs of layer1 (3x3, 64 channels at 56x56) and layer3
  * (1x1, 1024 -> 256 at 14x14), square sgemm, and BN over a layer1 activation. Each fast
  * kernel has its scalar twin beside it ({@code *Reference}) so the speed-up is read off one run.
- * Times are per call; GFLOPS = flops / time (flops printed by the {@code Shapes} helpers below).
+ * Times are per call (GFLOPS: 2 n^3 / time for sgemm). Every benchmark runs on 2 compute threads
+ * (the machine's cores) except the scalar twin, which is single-threaded by nature.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -61,6 +62,11 @@ public class KernelBenchmarks {
     @State(Scope.Benchmark)
     public static class SmallSquare {
         float[] a = random(256 * 256, 1), b = random(256 * 256, 2), c = new float[256 * 256];
+
+        @Setup(Level.Trial)
+        public void setup() {
+            Parallel.setThreads(2);
+        }
     }
 
     /** The scalar twin at n = 256 (it is ~50x slower; larger n would dominate the run). */
@@ -122,7 +128,13 @@ public class KernelBenchmarks {
     public static class BnState {
         final int n = 16, ch = 64, hw = 56 * 56;
         float[] x = random(n * ch * hw, 6), y = new float[n * ch * hw], gamma = random(ch, 7), beta = random(ch, 8);
-        float[] mean = new float[ch], var = new float[ch], runMean = new float[ch], runVar = new float[ch];
+        float[] runMean = new float[ch], runVar = new float[ch];
+
+        @Setup(Level.Trial)
+        public void setup() {
+            Parallel.setThreads(2);
+            java.util.Arrays.fill(runVar, 1f);
+        }
     }
 
     @Benchmark

@@ -60,15 +60,22 @@ final class BenchCommand implements Callable<Integer> {
     private int against(Gson gson, int s) throws Exception {
         if (!against.equals("onnxruntime")) throw new IllegalArgumentException("--against: only onnxruntime is supported, got '" + against + "'");
         if (train) throw new IllegalArgumentException("--against onnxruntime times inference only (ONNX Runtime does not train)");
-        Class<?> c;
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
+        java.lang.reflect.Method run;
         try {
-            c = Class.forName("org.resnet4j.peers.OnnxRuntimeComparison");
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("ONNX Runtime is not on the class path: run this through the ./resnet4j launcher, "
-                    + "which adds it (from Maven) for `bench --against` only");
+            run = Class.forName("org.resnet4j.peers.OnnxRuntimeComparison")
+                    .getMethod("run", String.class, int.class, int.class, int.class, double.class, int.class);
+        } catch (ClassNotFoundException | NoClassDefFoundError e) {
+            throw new IllegalStateException("ONNX Runtime is not on the class path (" + e.getMessage() + "): run this through the "
+                    + "./resnet4j launcher, which adds it (from Maven) for `bench --against` only");
         }
-        var rows = (java.util.List<Map<String, Object>>) c.getMethod("run", String.class, int.class, int.class, int.class, double.class, int.class)
-                .invoke(null, model, batch, s, inChannels, minSeconds, rounds);
+        java.util.List<Map<String, Object>> rows;
+        try {
+            rows = (java.util.List<Map<String, Object>>) run.invoke(null, model, batch, s, inChannels, minSeconds, rounds);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof Exception cause) throw cause;
+            throw e;
+        }
         for (Map<String, Object> r : rows) System.out.println(gson.toJson(r));
         return 0;
     }

@@ -24,7 +24,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data-dir") String dataDir;
     @Option(names = "--batch-size", defaultValue = "256") int batchSize;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
-    @Option(names = "--test-subset", defaultValue = "0", description = "Evaluate on the first K test images (default: all).") int testSubset;
+    @Option(names = "--test-subset", defaultValue = "0", description = "Evaluate on K test images drawn at random, seeded (default: all).") int testSubset;
     @Option(names = "--json") boolean json;
 
     @Override

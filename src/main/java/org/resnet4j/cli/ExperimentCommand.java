@@ -33,7 +33,8 @@ final class ExperimentCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (name.equals("report")) {
             var r = org.resnet4j.experiments.DegradationReport.write(out, out);
-            System.out.println("report: " + r.html() + "\nfigures: " + r.errorsPng() + ", " + r.gradnormsPng());
+            System.out.println("report: " + r.html());
+            for (Path f : new Path[] {r.errorsPng(), r.gradnormsPng()}) if (f != null) System.out.println("figure: " + f);
             return 0;
         }
         if (!name.equals("degradation")) throw new IllegalArgumentException("unknown experiment '" + name + "': use degradation or report");

@@ -89,7 +89,14 @@ public final class DegradationExperiment {
         Trainer t = new Trainer(c, out).onEpoch((epoch, model, src) -> probe(model, src, probes, epoch, name, p.out()));
         // any 6n+2 depth, not only the registered ones
         t.withModel(bn ? mc -> new CifarResNet(depth, plain, mc) : mc -> NoBnCifarNet.create(depth, plain, mc.inChannels(), mc.numClasses()));
-        return t.fit();
+        try {
+            return t.fit();
+        } catch (IllegalArgumentException e) {
+            if (!p.resume() || !e.getMessage().contains("was written with")) throw e;
+            throw new IllegalArgumentException("--resume: " + p.out().resolve(name) + " holds a run of another recipe: " + e.getMessage()
+                    .replaceAll("; resume with the same settings.*", "") + ". Resume with the same --epochs, --train-subset, "
+                    + "--test-subset and --seed, or give another --out.");
+        }
     }
 
     /**

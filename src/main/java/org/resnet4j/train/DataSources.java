@@ -104,8 +104,14 @@ public final class DataSources {
         aug.add(norm);
         if (c.randomErasing > 0) aug.add(new RandomErasing(c.randomErasing, 0.02, 0.33, 0.3, 3.3, 0f));
         if (!c.classes.isEmpty()) {
+            // indices are resolved once, against the training classes, so both splits keep the same ones by name
+            Dataset all = train;
             train = classSubset(train, c.classes);
-            test = classSubset(test, c.classes);
+            try {
+                test = classSubset(test, train.classes());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("test split: " + e.getMessage() + " (training classes: " + all.classes() + ")");
+            }
         }
         train = subset(train, c.trainSubset, c.seed);
         test = subset(test, c.testSubset, c.seed + 1);
@@ -152,11 +158,11 @@ public final class DataSources {
         for (String w : wanted) {
             String s = w.strip();
             int k = names.indexOf(s);
-            if (k < 0 && s.matches("\\d+")) k = Integer.parseInt(s);
+            if (k < 0 && s.matches("\\d{1,9}")) k = Integer.parseInt(s);
             if (k < 0 || k >= names.size()) {
                 throw new IllegalArgumentException("classes: '" + s + "' is neither a class name nor an index in 0.." + (names.size() - 1) + " of " + names);
             }
-            if (newLabel[k] >= 0) throw new IllegalArgumentException("classes: '" + s + "' is listed twice");
+            if (newLabel[k] >= 0) throw new IllegalArgumentException("classes: class '" + names.get(k) + "' (index " + k + ") is listed twice");
             newLabel[k] = kept.size();
             kept.add(names.get(k));
         }

@@ -27,7 +27,8 @@ public final class Transfer {
 
     /**
      * A state_dict from a .pth (torch.save, restricted unpickler) or .safetensors file; from a
-     * resnet4j training checkpoint, its model weights (the {@code model/} entries), so a run's
+     * resnet4j training checkpoint, the weights it was evaluated with (its EMA weights when the
+     * run kept an EMA, else its {@code model/} entries, as {@link TrainedModel#load}), so a run's
      * {@code best.safetensors} can seed another run.
      */
     public static LinkedHashMap<String, Tensor> readStateDict(Path file) throws IOException {
@@ -35,11 +36,12 @@ public final class Transfer {
         if (name.endsWith(".pth") || name.endsWith(".pt") || name.endsWith(".bin")) return PthReader.read(file);
         SafeTensors.Contents c = SafeTensors.read(file);
         if (!c.metadata().containsKey(Checkpoint.METADATA_KEY)) return c.tensors();
-        LinkedHashMap<String, Tensor> model = new LinkedHashMap<>();
+        LinkedHashMap<String, Tensor> model = new LinkedHashMap<>(), ema = new LinkedHashMap<>();
         c.tensors().forEach((k, v) -> {
             if (k.startsWith(Checkpoint.MODEL)) model.put(k.substring(Checkpoint.MODEL.length()), v);
+            if (k.startsWith(Checkpoint.EMA)) ema.put(k.substring(Checkpoint.EMA.length()), v);
         });
-        return model;
+        return ema.isEmpty() ? model : ema;
     }
 
     /**

@@ -117,7 +117,8 @@ class TransformsTest {
         Tensor x = ramp(1, 4, 4);
         // Halving: source coordinates 0.5 and 2.5, each output the mean of a 2x2 block.
         assertArrayEquals(new float[] {2.5f, 4.5f, 10.5f, 12.5f}, new Resize(2, 2).antialias(false).apply(x, null).data(), 0f);
-        // Doubling 0, 1: coordinates -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped neighbour).
+        // Doubling 0, 1 (the antialiased filter equals plain bilinear when enlarging): coordinates
+        // -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped neighbour).
         Tensor up = Resize.resize(Tensor.of(new float[] {0f, 1f}, 1, 1, 2), 1, 4);
         assertArrayEquals(new float[] {0f, 0.25f, 0.75f, 1f}, up.data(), 0f);
         assertSame(x, new Resize(4, 4).apply(x, null));

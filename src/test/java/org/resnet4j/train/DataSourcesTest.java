@@ -46,7 +46,9 @@ class DataSourcesTest {
         e = assertThrows(IllegalArgumentException.class, () -> DataSources.classSubset(shapes, List.of("9")));
         assertTrue(e.getMessage().contains("'9'") && e.getMessage().contains("0..5"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> DataSources.classSubset(shapes, List.of("circle", "0")));
-        assertTrue(e.getMessage().contains("twice"), e.getMessage());
+        assertTrue(e.getMessage().contains("'circle' (index 0) is listed twice"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DataSources.classSubset(shapes, List.of("99999999999")));
+        assertTrue(e.getMessage().contains("'99999999999'"), e.getMessage());
     }
 
     @Test
