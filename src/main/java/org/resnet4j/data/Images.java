@@ -59,11 +59,7 @@ final class Images {
         int c = img.dim(0);
         int ih = img.dim(1);
         int iw = img.dim(2);
-        if (top < 0 || left < 0 || ch < 1 || cw < 1 || top + ch > ih || left + cw > iw) {
-            throw new IllegalArgumentException("resize window (" + top + ", " + left + ", " + ch + ", " + cw
-                    + ") is not inside the image " + img.shapeString());
-        }
-        if (outH < 1 || outW < 1) throw new IllegalArgumentException("output size must be positive, got " + outH + "x" + outW);
+        checkWindow(img, top, left, ch, cw, outH, outW);
         int[] y0 = new int[outH];
         int[] y1 = new int[outH];
         float[] ly0 = new float[outH];
@@ -102,11 +98,7 @@ final class Images {
         int c = img.dim(0);
         int ih = img.dim(1);
         int iw = img.dim(2);
-        if (top < 0 || left < 0 || ch < 1 || cw < 1 || top + ch > ih || left + cw > iw) {
-            throw new IllegalArgumentException("resize window (" + top + ", " + left + ", " + ch + ", " + cw
-                    + ") is not inside the image " + img.shapeString());
-        }
-        if (outH < 1 || outW < 1) throw new IllegalArgumentException("output size must be positive, got " + outH + "x" + outW);
+        checkWindow(img, top, left, ch, cw, outH, outW);
         Taps ty = Taps.of(ch, outH), tx = Taps.of(cw, outW);
         float[] src = img.data();
         float[] rows = new float[ch * outW]; // one channel's window after the horizontal pass
@@ -124,10 +116,11 @@ final class Images {
             for (int y = 0; y < outH; y++) {
                 int o = (k * outH + y) * outW;
                 int base = y * ty.width;
-                for (int x = 0; x < outW; x++) {
-                    float acc = 0;
-                    for (int j = 0; j < ty.count[y]; j++) acc += ty.weight[base + j] * rows[(ty.first[y] + j) * outW + x];
-                    dst[o + x] = acc;
+                // taps outermost so rows are read in order; each output still sums its taps in order j = 0, 1, ...
+                for (int j = 0; j < ty.count[y]; j++) {
+                    float wj = ty.weight[base + j];
+                    int r = (ty.first[y] + j) * outW;
+                    for (int x = 0; x < outW; x++) dst[o + x] += wj * rows[r + x];
                 }
             }
         }
@@ -164,6 +157,14 @@ final class Images {
             }
             return new Taps(first, count, weight, width);
         }
+    }
+
+    private static void checkWindow(Tensor img, int top, int left, int ch, int cw, int outH, int outW) {
+        if (top < 0 || left < 0 || ch < 1 || cw < 1 || top + ch > img.dim(1) || left + cw > img.dim(2)) {
+            throw new IllegalArgumentException("resize window (" + top + ", " + left + ", " + ch + ", " + cw
+                    + ") is not inside the image " + img.shapeString());
+        }
+        if (outH < 1 || outW < 1) throw new IllegalArgumentException("output size must be positive, got " + outH + "x" + outW);
     }
 
     /** Per output index: the two source indices and their weights (PyTorch's area_pixel_compute_source_index). */
