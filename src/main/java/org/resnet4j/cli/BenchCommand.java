@@ -26,6 +26,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--train", description = "Time a training step instead of inference.") boolean train;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
     @Option(names = "--min-seconds", defaultValue = "3", description = "Minimum timed seconds per figure (default ${DEFAULT-VALUE}).") double minSeconds;
+    @Option(names = "--warmup-seconds", defaultValue = "10", description = "Warm-up before each figure, so the JIT has compiled the hot loops (default ${DEFAULT-VALUE}).") double warmupSeconds;
     @Option(names = "--json", description = "JSON lines only (the default output is JSON lines too).") boolean json;
     @Option(names = "--against", description = "onnxruntime: time the exported model in ONNX Runtime too, alternating, and print the ratio.") String against;
     @Option(names = "--rounds", defaultValue = "3", description = "With --against: alternating rounds (default ${DEFAULT-VALUE}).") int rounds;
@@ -33,6 +34,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
+        Benchmarks.setWarmupSeconds(warmupSeconds);
         Gson gson = new Gson();
         if ("gemm".equals(kind)) {
             for (int n : List.of(512, 1024, 2048)) System.out.println(gson.toJson(Benchmarks.gemm(n, minSeconds)));
