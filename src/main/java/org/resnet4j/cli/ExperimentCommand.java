@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = {"experiment degradation: plain vs residual nets of several depths on one recipe (He et al. 2015,",
                 "Fig. 6), training/test error curves, per-layer gradient norms, an HTML report in --out.",
-                "The default budget (2 depths x 2 families, 9,600 images x 6 epochs, 2,000 test images) takes about 30 minutes on 2 cores.",
+                "The default budget (2 depths x 2 families, 6,400 images x 6 epochs, 2,000 test images) takes about 30 minutes on 2 cores.",
                 "experiment report: the same report and figures from run folders already in --out (e.g. gradflow outputs",
                 "renamed plain56, resnet56-nobn, ...: folders holding metrics.csv, iterations.csv or gradflow.csv)."})
 final class ExperimentCommand implements Callable<Integer> {
@@ -20,7 +20,7 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--data", description = "fashion-mnist (default when installed), cifar10 (with --data-dir), or shapes.") String data;
     @Option(names = "--depths", split = ",", defaultValue = "20,56", description = "Depths, 6n+2 (default ${DEFAULT-VALUE}).") List<Integer> depths;
     @Option(names = "--epochs", defaultValue = "6") int epochs;
-    @Option(names = "--train-subset", defaultValue = "9600", description = "Training images used (0: all; default ${DEFAULT-VALUE}).") int trainSubset;
+    @Option(names = "--train-subset", defaultValue = "6400", description = "Training images used (0: all; default ${DEFAULT-VALUE}).") int trainSubset;
     @Option(names = "--test-subset", defaultValue = "2000", description = "Test images evaluated every epoch (0: all; default ${DEFAULT-VALUE}).") int testSubset;
     @Option(names = "--resume", description = "Keep the nets already trained in --out, continue an interrupted one, train the rest.") boolean resume;
     @Option(names = "--no-bn", description = "Run the nets without batch norm instead.") boolean noBn;
