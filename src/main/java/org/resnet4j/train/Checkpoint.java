@@ -159,6 +159,24 @@ public final class Checkpoint {
     /** The parsed metadata: the training state plus what the file says it holds. */
     record Header(TrainState state, String optimizer, Long emaUpdates) {}
 
+    /**
+     * The weights a checkpoint's run was evaluated with: its EMA weights when it kept an EMA,
+     * else its {@code model/} entries, prefixes stripped.
+     */
+    public static LinkedHashMap<String, Tensor> evaluatedWeights(SafeTensors.Contents c) {
+        LinkedHashMap<String, Tensor> model = new LinkedHashMap<>(), ema = new LinkedHashMap<>();
+        c.tensors().forEach((k, v) -> {
+            if (k.startsWith(MODEL)) model.put(k.substring(MODEL.length()), v);
+            if (k.startsWith(EMA)) ema.put(k.substring(EMA.length()), v);
+        });
+        return ema.isEmpty() ? model : ema;
+    }
+
+    /** Whether a checkpoint holds EMA weights. */
+    public static boolean hasEma(SafeTensors.Contents c) {
+        return c.tensors().keySet().stream().anyMatch(k -> k.startsWith(EMA));
+    }
+
     /** The training state of a checkpoint without touching any model (e.g. to show progress). */
     public static TrainState readState(Path file) throws IOException {
         return header(file, SafeTensors.read(file)).state();

@@ -35,18 +35,13 @@ public record TrainedModel(Module model, TrainConfig config, List<String> classe
         int inChannels = ((Number) channels).intValue(), imageSize = ((Number) size).intValue();
         Module model = Models.create(c.model, ModelConfig.defaults(names.size()).withInChannels(inChannels)
                 .withDropout((float) c.dropout));
-        LinkedHashMap<String, Tensor> weights = new LinkedHashMap<>(), ema = new LinkedHashMap<>();
-        contents.tensors().forEach((k, v) -> {
-            if (k.startsWith(Checkpoint.MODEL)) weights.put(k.substring(Checkpoint.MODEL.length()), v);
-            if (k.startsWith(Checkpoint.EMA)) ema.put(k.substring(Checkpoint.EMA.length()), v);
-        });
         try {
-            model.loadStateDict(ema.isEmpty() ? weights : ema, true);
+            model.loadStateDict(Checkpoint.evaluatedWeights(contents), true);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(checkpoint + ": " + e.getMessage());
         }
         model.eval();
-        return new TrainedModel(model, c, (List<String>) names, inChannels, imageSize, !ema.isEmpty());
+        return new TrainedModel(model, c, (List<String>) names, inChannels, imageSize, Checkpoint.hasEma(contents));
     }
 
     /**

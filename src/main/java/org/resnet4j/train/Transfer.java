@@ -36,12 +36,7 @@ public final class Transfer {
         if (name.endsWith(".pth") || name.endsWith(".pt") || name.endsWith(".bin")) return PthReader.read(file);
         SafeTensors.Contents c = SafeTensors.read(file);
         if (!c.metadata().containsKey(Checkpoint.METADATA_KEY)) return c.tensors();
-        LinkedHashMap<String, Tensor> model = new LinkedHashMap<>(), ema = new LinkedHashMap<>();
-        c.tensors().forEach((k, v) -> {
-            if (k.startsWith(Checkpoint.MODEL)) model.put(k.substring(Checkpoint.MODEL.length()), v);
-            if (k.startsWith(Checkpoint.EMA)) ema.put(k.substring(Checkpoint.EMA.length()), v);
-        });
-        return ema.isEmpty() ? model : ema;
+        return Checkpoint.evaluatedWeights(c);
     }
 
     /**
