@@ -22,6 +22,8 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "6") int epochs;
     @Option(names = "--train-subset", defaultValue = "6400", description = "Training images used (0: all; default ${DEFAULT-VALUE}).") int trainSubset;
     @Option(names = "--test-subset", defaultValue = "2000", description = "Test images evaluated every epoch (0: all; default ${DEFAULT-VALUE}).") int testSubset;
+    @Option(names = "--warmup-epochs", defaultValue = "1", description = "Epochs of linear lr warm-up from 0.01 to 0.1, for every net "
+            + "(the paper warms its deepest nets up at 0.01; 0: none; default ${DEFAULT-VALUE}).") double warmupEpochs;
     @Option(names = "--resume", description = "Keep the nets already trained in --out, continue an interrupted one, train the rest.") boolean resume;
     @Option(names = "--no-bn", description = "Run the nets without batch norm instead.") boolean noBn;
     @Option(names = "--both-bn", description = "Run the nets with and without batch norm.") boolean bothBn;
@@ -49,7 +51,7 @@ final class ExperimentCommand implements Callable<Integer> {
             }
         }
         var plan = new DegradationExperiment.Plan(d, depths, epochs, trainSubset, testSubset, bothBn || !noBn, bothBn || noBn, seed,
-                threads != null ? threads : Runtime.getRuntime().availableProcessors(), out, resume);
+                threads != null ? threads : Runtime.getRuntime().availableProcessors(), out, resume, warmupEpochs);
         DegradationExperiment.run(plan, System.out);
         return 0;
     }

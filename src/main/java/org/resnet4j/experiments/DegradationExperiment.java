@@ -25,14 +25,20 @@ import org.resnet4j.train.Trainer;
  *
  * <p>The recipe is the paper's CIFAR one scaled to the budget: SGD with momentum 0.9, weight
  * decay 1e-4, batch 128, learning rate 0.1 divided by 10 at 50% and 75% of training (the paper's
- * 32k and 48k of 64k iterations), random crop and horizontal flip. Each run goes to
+ * 32k and 48k of 64k iterations), random crop and horizontal flip. The paper warms its 110-layer
+ * nets up at lr 0.01 "until the training error is below 80% (about 400 iterations)" because 0.1
+ * is "slightly too large to start converging"; at this budget the 56-layer nets need it too, so
+ * every net (same recipe for all) ramps linearly from 0.01 to 0.1 over the first
+ * {@code warmupEpochs} (default 1). Each run goes to
  * {@code OUT/<family><depth>[-nobn]/} and the report ({@link DegradationReport}) to {@code OUT}.
  */
 public final class DegradationExperiment {
     /** What to run. */
     public record Plan(String data, List<Integer> depths, int epochs, int trainSubset, int testSubset, boolean withBn,
-                       boolean withoutBn, long seed, int threads, Path out, boolean resume) {
+                       boolean withoutBn, long seed, int threads, Path out, boolean resume, double warmupEpochs) {
         public Plan {
+            if (!(warmupEpochs >= 0 && warmupEpochs < epochs)) throw new IllegalArgumentException("warm-up of " + warmupEpochs
+                    + " epochs must be >= 0 and shorter than the run (" + epochs + " epochs)");
             if (depths.isEmpty()) throw new IllegalArgumentException("no depths given");
             for (int d : depths) if (d < 8 || (d - 2) % 6 != 0) throw new IllegalArgumentException("depth " + d + " is not 6n+2");
             if (!withBn && !withoutBn) throw new IllegalArgumentException("nothing to run: neither with nor without batch norm");
@@ -78,7 +84,8 @@ public final class DegradationExperiment {
         c.momentum = 0.9;
         c.weightDecay = 1e-4;
         // the paper's decays at 32k and 48k of 64k iterations: 50% and 75% (fractional epochs)
-        c.schedule = String.format(Locale.ROOT, "multistep:%s,%s:0.1", p.epochs() * 0.5, p.epochs() * 0.75);
+        c.schedule = String.format(Locale.ROOT, "multistep:%s,%s:0.1", p.epochs() * 0.5, p.epochs() * 0.75)
+                + (p.warmupEpochs() > 0 ? String.format(Locale.ROOT, "+warmup:%s:0.1", p.warmupEpochs()) : "");
         c.seed = p.seed();
         c.threads = p.threads();
         c.runsDir = p.out().toString();

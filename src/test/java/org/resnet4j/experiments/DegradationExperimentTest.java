@@ -18,7 +18,7 @@ class DegradationExperimentTest {
     /** A miniature run: every artifact the report and the figures need is written. */
     @Test
     void writesRunsProbesAndTheReport() throws Exception {
-        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, false);
+        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, false, 1);
         var out = new ByteArrayOutputStream();
         DegradationReport.Output report = DegradationExperiment.run(plan, new PrintStream(out, true));
         for (String run : List.of("plain8", "resnet8", "plain14", "resnet14", "plain8-nobn", "resnet14-nobn")) {
@@ -29,6 +29,9 @@ class DegradationExperimentTest {
             // 128 images, batch 128: one iteration per epoch, two epochs
             assertEquals(1 + 2, Files.readAllLines(r.resolve("iterations.csv")).size(), run);
         }
+        // every net warms up from lr 0.01 over the first epoch (the plan's 1 warm-up epoch)
+        assertTrue(Files.readString(dir.resolve("plain14/config.json")).contains("+warmup:1.0:0.1"),
+                Files.readString(dir.resolve("plain14/config.json")));
         assertTrue(Files.exists(report.html()));
         String html = Files.readString(report.html());
         assertTrue(html.contains("plain14") && html.contains("resnet14-nobn") || html.contains("resnet14"), "runs listed in the report");
@@ -38,7 +41,7 @@ class DegradationExperimentTest {
         List<String> iterations = Files.readAllLines(dir.resolve("plain14/iterations.csv"));
         List<String> metrics = Files.readAllLines(dir.resolve("resnet8-nobn/metrics.csv"));
         var again = new ByteArrayOutputStream();
-        var resumed = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, true);
+        var resumed = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, true, 1);
         DegradationExperiment.run(resumed, new PrintStream(again, true));
         assertEquals(8, again.toString().split("nothing left to train", -1).length - 1, again.toString());
         assertEquals(iterations, Files.readAllLines(dir.resolve("plain14/iterations.csv")));
