@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -90,16 +91,24 @@ public class Variable {
     /** grad += g, copying g (safe when g is shared or owned by someone else). */
     public void addGrad(Tensor g) {
         if (grad == null) {
-            grad = g.copy();
+            if (gradFn == null) {
+                grad = g.copy(); // a leaf's gradient outlives the step: on the heap
+            } else { // an intermediate one is dropped within the step: from the step's buffer pool, if any
+                grad = Tensor.zeros(g.shape());
+                System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
+            }
         } else {
             addInto(grad, g);
         }
     }
 
-    /** grad += g where g is a fresh tensor nobody else holds: adopted without a copy. */
+    /**
+     * grad += g where g is a fresh tensor nobody else holds: adopted without a copy, except by a
+     * leaf (a parameter) when g lives in a {@link BufferPool}, whose buffers the next step reuses.
+     */
     public void addGradOwned(Tensor g) {
         if (grad == null) {
-            grad = g;
+            grad = gradFn == null && BufferPool.isPooled(g.data()) ? g.copy() : g;
         } else {
             addInto(grad, g);
         }
@@ -148,9 +157,18 @@ public class Variable {
             Tensor g = out.grad;
             // Intermediate gradients are not kept once consumed (PyTorch keeps only leaves' .grad).
             out.grad = null;
-            if (g != null) node.backward(g); // null: no path from the loss reached this node
+            if (g != null) {
+                node.backward(g); // null: no path from the loss reached this node
+                if (!adoptedByAnInput(node, g)) BufferPool.recycle(g.data()); // consumed: the next gradient may reuse it
+            }
             node.markReleased();
         }
+    }
+
+    /** Whether a node's backward passed {@code g}'s storage on as an input's gradient (adopted, or a reshape of it). */
+    private static boolean adoptedByAnInput(Node node, Tensor g) {
+        for (Variable in : node.inputs()) if (in != null && in.grad != null && in.grad.data() == g.data()) return true;
+        return false;
     }
 
     /** Nodes such that every node comes before the nodes of its inputs. */

@@ -33,9 +33,10 @@ public final class Tensor {
         return new Tensor(data, shape.clone(), n);
     }
 
+    /** Zero-filled; inside an open {@link BufferPool} scope large ones reuse the previous step's buffers. */
     public static Tensor zeros(int... shape) {
         int n = numel(shape);
-        return new Tensor(new float[n], shape.clone(), n);
+        return new Tensor(BufferPool.zeroed(n), shape.clone(), n);
     }
 
     public static Tensor full(float value, int... shape) {
@@ -148,6 +149,7 @@ public final class Tensor {
         return new Tensor(data, s, size);
     }
 
+    /** A copy on the heap (never in a {@link BufferPool}). */
     public Tensor copy() {
         return data == null ? meta(shape) : new Tensor(data.clone(), shape.clone(), size);
     }

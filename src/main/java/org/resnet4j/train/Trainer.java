@@ -26,6 +26,7 @@ import org.resnet4j.nn.Parameter;
 import org.resnet4j.report.LinePlot;
 import org.resnet4j.report.MetricsLog;
 import org.resnet4j.report.Progress;
+import org.resnet4j.tensor.BufferPool;
 
 /**
  * The training loop: SGD or AdamW over a {@link DataLoader}, a per-iteration learning-rate
@@ -170,21 +171,27 @@ public final class Trainer {
                     long seen = 0, correct = 0;
                     Progress bar = new Progress(out, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs),
                             itersPerEpoch * c.batchSize);
+                    BufferPool buffers = new BufferPool();
                     for (Batch b : train.epoch(epoch)) {
                         double lr = schedule.lr(iteration);
                         opt.setLr(lr);
                         for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
-                        Variable logits = model.call(Variable.constant(b.images()));
-                        Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
-                        float lv = loss.value().data()[0];
-                        if (!Float.isFinite(lv)) {
-                            Path last = ckpt.resumeFile().orElse(null);
-                            throw new DivergedException(String.format(Locale.ROOT,
-                                    "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
-                                    last == null ? "No checkpoint was written yet."
-                                            : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                        Variable logits;
+                        float lv;
+                        // activations and gradients reuse the previous step's buffers (valid until the next open)
+                        try (var step = buffers.open()) {
+                            logits = model.call(Variable.constant(b.images()));
+                            Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
+                            lv = loss.value().data()[0];
+                            if (!Float.isFinite(lv)) {
+                                Path last = ckpt.resumeFile().orElse(null);
+                                throw new DivergedException(String.format(Locale.ROOT,
+                                        "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
+                                        last == null ? "No checkpoint was written yet."
+                                                : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                            }
+                            loss.backward();
                         }
-                        loss.backward();
                         if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
                         if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
                         opt.step();

@@ -23,9 +23,10 @@ public final class AddOp {
         return Node.record(y, () -> new Node(a, b) {
             @Override
             protected void backward(Tensor dy) {
-                // dy is owned by the output, which drops it after this call: copy for each input.
+                // dy is owned by the output, which drops it after this call: the first input gets a
+                // copy, the second adopts it (correct also for x + x: the adoption then adds in place).
                 if (needs(0)) inputs()[0].addGrad(dy);
-                if (needs(1)) inputs()[1].addGrad(dy);
+                if (needs(1)) inputs()[1].addGradOwned(dy);
             }
         }, a, b);
     }
