@@ -31,7 +31,7 @@ public final class Conv {
 
     /** Forward with an epilogue (null: none), applied per image right after its GEMMs. */
     public static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
-        int packed = s.isPointwise() ? 0 : Gemm.packedSize(s.outPixels(), s.colRows()) + s.outPixels();
+        int packed = s.isPointwise() ? 0 : Gemm.packedSize(s.outPixels(), s.colRows());
         perImage(s.n(), (img, col) -> {
             for (int g = 0; g < s.groups(); g++) {
                 int wOff = g * s.coutPerGroup() * s.colRows();
@@ -49,9 +49,14 @@ public final class Conv {
         }, packed);
     }
 
+    /** Over channels split across the pool (inline on a pool worker, i.e. when images run in parallel). */
     private static void epilogue(Epilogue e, float[] y, int base, int channels, int p) {
+        Parallel.forRange(channels, Math.max(1, (1 << 14) / p), (c0, c1) -> epilogue(e, y, base, c0, c1, p));
+    }
+
+    private static void epilogue(Epilogue e, float[] y, int base, int c0, int c1, int p) {
         float[] r = e.residual();
-        for (int c = 0; c < channels; c++) {
+        for (int c = c0; c < c1; c++) {
             float a = e.scale() == null ? 1f : e.scale()[c], b = e.shift() == null ? 0f : e.shift()[c];
             int off = base + c * p;
             if (r == null && !e.relu()) {
@@ -210,38 +215,45 @@ public final class Conv {
         }
     }
 
+    private static final ThreadLocal<float[]> SCRATCH_ROW = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
-     * im2col in {@link Gemm#gemmPacked}'s panel layout: each im2col row is built in a scratch row
-     * at the end of {@code packed} (L1-resident) and dealt out to the panels.
+     * im2col in {@link Gemm#gemmPacked}'s panel layout: each im2col row is built in a per-thread
+     * scratch row (L1-resident) and dealt out to the panels. Input channels are split over the
+     * compute pool, so a batch of one image (run image by image, outside the pool) keeps every
+     * core busy; called from a pool worker (one image per worker) it runs inline.
      */
     static void im2colPacked(ConvShape s, float[] x, int img, int g, float[] packed) {
+        int p = s.outPixels(), kk = s.kh() * s.kw();
+        Parallel.forRange(s.cinPerGroup(), Math.max(1, (1 << 14) / (kk * p)), (c0, c1) -> {
+            float[] scratch = SCRATCH_ROW.get();
+            if (scratch.length < p) SCRATCH_ROW.set(scratch = new float[p]);
+            im2colPackedChannels(s, x, img, g, packed, c0, c1, scratch);
+        });
+    }
+
+    private static void im2colPackedChannels(ConvShape s, float[] x, int img, int g, float[] packed, int c0, int c1, float[] scratch) {
         int h = s.h(), w = s.w(), p = s.outPixels(), k = s.colRows(), nr = Gemm.panelWidth();
-        int panels = (p + nr - 1) / nr, scratch = panels * k * nr, tail = p - (panels - 1) * nr;
+        int panels = (p + nr - 1) / nr, tail = p - (panels - 1) * nr;
         int base = inOffset(s, img, g);
         boolean sameWidth = s.strideH() == 1 && s.strideW() == 1 && s.ow() == w;
-        int row = 0;
-        for (int c = 0; c < s.cinPerGroup(); c++) {
+        int row = c0 * s.kh() * s.kw();
+        for (int c = c0; c < c1; c++) {
             int plane = base + c * h * w;
             for (int ki = 0; ki < s.kh(); ki++) {
                 for (int kj = 0; kj < s.kw(); kj++, row++) {
                     int dy = ki * s.dilH() - s.padH(), dx = kj * s.dilW() - s.padW();
-                    if (sameWidth) shiftedPlane(x, plane, h, w, s.oh(), dy, dx, packed, scratch);
-                    else rows(s, x, plane, dy, dx, packed, scratch);
-                    for (int q = 0; q < panels - 1; q++) System.arraycopy(packed, scratch + q * nr, packed, (q * k + row) * nr, nr);
+                    if (sameWidth) shiftedPlane(x, plane, h, w, s.oh(), dy, dx, scratch, 0);
+                    else rows(s, x, plane, dy, dx, scratch, 0);
+                    for (int q = 0; q < panels - 1; q++) System.arraycopy(scratch, q * nr, packed, (q * k + row) * nr, nr);
                     int last = ((panels - 1) * k + row) * nr;
-                    System.arraycopy(packed, scratch + (panels - 1) * nr, packed, last, tail);
+                    System.arraycopy(scratch, (panels - 1) * nr, packed, last, tail);
                     if (tail < nr) Arrays.fill(packed, last + tail, last + nr, 0f);
                 }
             }
         }
     }
 
-    /**
-     * A stride-1 conv whose output is as wide as its input ("same" padding, the 3x3 convs of
-     * every ResNet): one im2col row is the input plane shifted by (dy, dx). The rows that stay
-     * inside the input are a single contiguous copy; only the wrapped border columns and the rows
-     * above or below the input are then zeroed.
-     */
     private static void shiftedPlane(float[] x, int plane, int h, int w, int oh, int dy, int dx, float[] col, int dst) {
         int yLo = Math.max(0, -dy), yHi = Math.min(oh, h - dy);
         if (yHi <= yLo || Math.abs(dx) >= w) {

@@ -87,6 +87,10 @@ class ConvTest {
         "1, 4, 1, 1, 6, 3, 1, 1, 1, 2, true",
         "1, 4, 5, 5, 4, 3, 2, 0, 2, 1, false",
         "3, 2, 5, 7, 4, 3, 1, 0, 1, 1, true",
+        // batch 1 large enough that im2col splits its input channels, and the bias epilogue its
+        // output channels, over both workers (stride 1 and the strided row path)
+        "1, 48, 23, 23, 64, 3, 1, 1, 1, 1, true",
+        "1, 40, 24, 24, 8, 3, 2, 1, 1, 1, false",
         // depthwise (groups == cin), with channel multiplier 1 and 2
         "3, 6, 7, 7, 6, 3, 1, 1, 1, 6, true",
         "1, 4, 13, 13, 8, 3, 2, 3, 2, 4, false",
