@@ -158,7 +158,9 @@ public class Variable {
             // Intermediate gradients are not kept once consumed (PyTorch keeps only leaves' .grad).
             out.grad = null;
             if (g != null) {
+                long t0 = OpProfile.now();
                 node.backward(g); // null: no path from the loss reached this node
+                if (t0 != 0) OpProfile.add(node.profileKey(), node.profileMacs(), t0);
                 if (!adoptedByAnInput(node, g)) BufferPool.recycle(g.data()); // consumed: the next gradient may reuse it
             }
             node.markReleased();

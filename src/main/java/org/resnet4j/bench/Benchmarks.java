@@ -5,6 +5,7 @@ import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Gemm;
 import org.resnet4j.kernels.Parallel;
@@ -45,12 +46,43 @@ public final class Benchmarks {
         for (int i = 0; i < warm || (System.nanoTime() - w0) / 1e9 < warmupSeconds; i++) fn.run();
         long t0 = System.nanoTime();
         int n = 0;
+        double perCall;
         while (true) {
             fn.run();
             n++;
             double dt = (System.nanoTime() - t0) / 1e9;
-            if (dt >= minSeconds && n >= 3) return dt / n;
+            if (dt >= minSeconds && n >= 3) {
+                perCall = dt / n;
+                break;
+            }
         }
+        if (profile) lastProfile = profile(fn, n);
+        return perCall;
+    }
+
+    private static volatile boolean profile;
+    private static volatile String lastProfile;
+
+    /** With {@code on}, each figure is followed by as many calls again under {@link OpProfile} ({@code bench --profile}). */
+    public static void setProfile(boolean on) {
+        profile = on;
+    }
+
+    /** The op table of the last figure timed with profiling on, or null. */
+    public static String lastProfile() {
+        return lastProfile;
+    }
+
+    /** The op table of {@code calls} more calls, with a row for the time spent outside the timed ops. */
+    private static String profile(Runnable fn, int calls) {
+        OpProfile.start();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) fn.run();
+        long wall = System.nanoTime() - t0;
+        java.util.List<OpProfile.Row> rows = new java.util.ArrayList<>(OpProfile.stop());
+        long ops = rows.stream().mapToLong(OpProfile.Row::nanos).sum();
+        rows.add(new OpProfile.Row("outside the ops (graph, module calls, GC)", calls, Math.max(0, wall - ops), 0));
+        return OpProfile.format(rows, calls);
     }
 
     public static Map<String, Object> inference(String model, int batch, int size, int inChannels, double minSeconds) {
@@ -80,7 +112,9 @@ public final class Benchmarks {
             try (var step = buffers.open()) {
                 loss.apply(m.call(Variable.constant(x)), y).backward();
             }
+            long s0 = OpProfile.now();
             opt.step();
+            OpProfile.add("SGD step", 0, s0);
         }, minSeconds, 2);
         return row(model + " train step", batch, size, batch / t);
     }

@@ -27,6 +27,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
     @Option(names = "--min-seconds", defaultValue = "3", description = "Minimum timed seconds per figure (default ${DEFAULT-VALUE}).") double minSeconds;
     @Option(names = "--warmup-seconds", defaultValue = "10", description = "Warm-up before each figure, so the JIT has compiled the hot loops (default ${DEFAULT-VALUE}).") double warmupSeconds;
+    @Option(names = "--profile", description = "After the figure, time as many calls again per op and layer shape and print the table "
+            + "(a per-layer profile: ms per call, share, GFLOPS of each convolution).") boolean profile;
     @Option(names = "--json", description = "JSON lines only (the default output is JSON lines too).") boolean json;
     @Option(names = "--against", description = "onnxruntime: time the exported model in ONNX Runtime too, alternating, and print the ratio.") String against;
     @Option(names = "--rounds", defaultValue = "3", description = "With --against: alternating rounds (default ${DEFAULT-VALUE}).") int rounds;
@@ -47,9 +49,11 @@ final class BenchCommand implements Callable<Integer> {
         if (kind != null) throw new IllegalArgumentException("unknown benchmark '" + kind + "': use gemm, peak or --model NAME");
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();
         if (against != null) return against(gson, s);
+        Benchmarks.setProfile(profile);
         Map<String, Object> r = train ? Benchmarks.training(model, batch, s, inChannels, minSeconds)
                 : Benchmarks.inference(model, batch, s, inChannels, minSeconds);
         System.out.println(gson.toJson(r));
+        if (profile) System.out.print(Benchmarks.lastProfile());
         return 0;
     }
 

@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Parallel;
 import org.resnet4j.tensor.Tensor;
@@ -15,11 +16,13 @@ public final class AddOp {
         }
         if (a.isMeta()) return Variable.constant(Tensor.meta(a.shape()));
         float[] x = a.value().data(), z = b.value().data();
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(a.shape());
         float[] yd = y.data();
         Parallel.forRange(yd.length, 1 << 15, (s, e) -> {
             for (int i = s; i < e; i++) yd[i] = x[i] + z[i];
         });
+        OpProfile.add("AddOp fwd", 0, t0);
         return Node.record(y, () -> new Node(a, b) {
             @Override
             protected void backward(Tensor dy) {

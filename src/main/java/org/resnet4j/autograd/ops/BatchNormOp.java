@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.BatchNorm;
 import org.resnet4j.tensor.Tensor;
@@ -29,6 +30,7 @@ public final class BatchNormOp {
             throw new IllegalArgumentException("batch_norm in training needs more than 1 value per channel, got input "
                     + x.value().shapeString());
         }
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(sh);
         float[] xd = x.value().data();
         if (training) {
@@ -41,12 +43,14 @@ public final class BatchNormOp {
                 rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * var[ch] * unbias);
             }
             Tensor xv = x.value(), g = gamma.value();
+            OpProfile.add("BatchNormOp fwd", 0, t0);
             return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps), x, gamma, beta);
         }
         BatchNorm.forwardEval(n, c, hw, xd, gamma.value().data(), beta.value().data(),
                 runningMean.data(), runningVar.data(), eps, y.data());
         Tensor xv = x.value(), g = gamma.value();
         float[] rmCopy = runningMean.data().clone(), rvCopy = runningVar.data().clone();
+        OpProfile.add("BatchNormOp fwd", 0, t0);
         return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps), x, gamma, beta);
     }
 

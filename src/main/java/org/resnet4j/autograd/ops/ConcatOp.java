@@ -2,6 +2,7 @@ package org.resnet4j.autograd.ops;
 
 import java.util.Arrays;
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.tensor.Tensor;
 
@@ -34,6 +35,7 @@ public final class ConcatOp {
         int outer = 1, inner = 1;
         for (int j = 0; j < d; j++) outer *= first[j];
         for (int j = d + 1; j < first.length; j++) inner *= first[j];
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(out);
         float[] yd = y.data();
         int total = out[d];
@@ -45,6 +47,7 @@ public final class ConcatOp {
             at += sizes[i];
         }
         final int fOuter = outer, fInner = inner;
+        OpProfile.add("ConcatOp fwd", 0, t0);
         return Node.record(y, () -> new Node(xs) {
             @Override
             protected void backward(Tensor dy) {

@@ -2,6 +2,7 @@ package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.FlopCounter;
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Conv;
 import org.resnet4j.kernels.ConvShape;
@@ -35,8 +36,10 @@ public final class Conv2dOp {
         FlopCounter.add(s.macs());
         int[] outShape = {s.n(), s.cout(), s.oh(), s.ow()};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         Conv.forward(s, x.value().data(), w.value().data(), b == null ? null : b.value().data(), y.data());
+        if (t0 != 0) OpProfile.add(profileKey(s) + " fwd", s.macs(), t0);
         Tensor xv = x.value(), wv = w.value();
         return Node.record(y, () -> new Backward(x, w, b, s, xv, wv), x, w, b);
     }
@@ -59,10 +62,18 @@ public final class Conv2dOp {
                 || (residual != null && residual.requiresGrad()))) {
             throw new IllegalStateException("fused inference conv used where gradients are recorded");
         }
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         Conv.forward(s, x.value().data(), w.value().data(),
                 new Conv.Epilogue(scale, shift, residual == null ? null : residual.value().data(), relu), y.data());
+        if (t0 != 0) OpProfile.add(profileKey(s) + " fwd fused", s.macs(), t0);
         return Variable.constant(y);
+    }
+
+    /** "conv3x3/s1 64->64 @56x56" (+ "/gG" when grouped): one profile row per layer shape. */
+    private static String profileKey(ConvShape s) {
+        return "conv" + s.kh() + "x" + s.kw() + "/s" + s.strideH() + " " + s.cin() + "->" + s.cout() + " @" + s.h() + "x" + s.w()
+                + (s.groups() > 1 ? "/g" + s.groups() : "");
     }
 
     private static final class Backward extends Node {
@@ -74,6 +85,16 @@ public final class Conv2dOp {
             this.s = s;
             this.x = xv;
             this.w = wv;
+        }
+
+        @Override
+        protected String profileKey() {
+            return Conv2dOp.profileKey(s) + " bwd";
+        }
+
+        @Override
+        protected long profileMacs() {
+            return ((needs(0) ? 1 : 0) + (needs(1) ? 1 : 0)) * s.macs(); // backward-data and backward-weight
         }
 
         @Override

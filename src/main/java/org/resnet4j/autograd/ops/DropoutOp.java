@@ -2,6 +2,7 @@ package org.resnet4j.autograd.ops;
 
 import java.util.SplittableRandom;
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.tensor.Tensor;
 
@@ -16,9 +17,11 @@ public final class DropoutOp {
         float[] mask = new float[xd.length];
         float keep = p == 1f ? 0f : 1f / (1f - p);
         for (int i = 0; i < mask.length; i++) mask[i] = rng.nextDouble() < p ? 0f : keep;
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(x.shape());
         float[] yd = y.data();
         for (int i = 0; i < yd.length; i++) yd[i] = xd[i] * mask[i];
+        OpProfile.add("DropoutOp fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {

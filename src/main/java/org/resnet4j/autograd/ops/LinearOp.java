@@ -2,6 +2,7 @@ package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.FlopCounter;
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Gemm;
 import org.resnet4j.tensor.Tensor;
@@ -19,6 +20,7 @@ public final class LinearOp {
         int n = xs[0], in = xs[1], out = ws[0];
         FlopCounter.add((long) n * in * out);
         if (x.isMeta()) return Variable.constant(Tensor.meta(n, out));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(n, out);
         float[] yd = y.data();
         if (b != null) {
@@ -27,6 +29,7 @@ public final class LinearOp {
         }
         Gemm.gemm(false, true, n, out, in, x.value().data(), 0, in, w.value().data(), 0, in, yd, 0, out, b != null);
         Tensor xv = x.value(), wv = w.value();
+        OpProfile.add("LinearOp fwd", 0, t0);
         return Node.record(y, () -> new Node(x, w, b) {
             @Override
             protected void backward(Tensor dy) {

@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.tensor.Tensor;
 
@@ -31,6 +32,7 @@ public final class LossOps {
         if (targetsB != null) checkTargets(targetsB, n, c);
         if (labelSmoothing < 0f || labelSmoothing > 1f) throw new IllegalArgumentException("label smoothing must be in [0, 1], got " + labelSmoothing);
         float wa = targetsB == null ? 1f : lambda, wb = 1f - wa;
+        long t0 = OpProfile.now();
         float[] x = logits.value().data();
         float[] prob = new float[n * c];
         double total = 0;
@@ -52,6 +54,7 @@ public final class LossOps {
             total += (1 - labelSmoothing) * nll - labelSmoothing / c * sumLogP;
         }
         Tensor loss = Tensor.scalar((float) (total / n));
+        OpProfile.add("LossOps fwd", 0, t0);
         return Node.record(loss, () -> new Node(logits) {
             @Override
             protected void backward(Tensor dy) {

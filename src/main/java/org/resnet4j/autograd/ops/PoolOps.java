@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Pool;
 import org.resnet4j.tensor.Tensor;
@@ -29,10 +30,12 @@ public final class PoolOps {
         int ow = outSize("max_pool2d", s[3], k, stride, pad, dil, ceilMode);
         int[] outShape = {s[0], s[1], oh, ow};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         int[] argmax = new int[y.size()];
         int planes = s[0] * s[1];
         Pool.maxForward(planes, s[2], s[3], oh, ow, k, stride, pad, dil, x.value().data(), y.data(), argmax);
+        OpProfile.add("PoolOps max fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {
@@ -50,9 +53,11 @@ public final class PoolOps {
         int ow = outSize("avg_pool2d", s[3], k, stride, pad, 1, false);
         int[] outShape = {s[0], s[1], oh, ow};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         int planes = s[0] * s[1];
         Pool.avgForward(planes, s[2], s[3], oh, ow, k, stride, pad, x.value().data(), y.data());
+        OpProfile.add("PoolOps avg fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {
@@ -69,9 +74,11 @@ public final class PoolOps {
         if (oh < 1 || ow < 1) throw new IllegalArgumentException("adaptive_avg_pool2d: output size must be >= 1");
         int[] outShape = {s[0], s[1], oh, ow};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         int planes = s[0] * s[1];
         Pool.adaptiveAvgForward(planes, s[2], s[3], oh, ow, x.value().data(), y.data());
+        OpProfile.add("PoolOps adaptive-avg fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {

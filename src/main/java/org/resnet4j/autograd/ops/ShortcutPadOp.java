@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.tensor.Tensor;
 
@@ -18,6 +19,7 @@ public final class ShortcutPadOp {
         int oh = (h + stride - 1) / stride, ow = (w + stride - 1) / stride, oc = c + padBefore + padAfter;
         int[] outShape = {n, oc, oh, ow};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         float[] xd = x.value().data(), yd = y.data();
         for (int i = 0; i < n; i++)
@@ -25,6 +27,7 @@ public final class ShortcutPadOp {
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++)
                         yd[((i * oc + ch + padBefore) * oh + oy) * ow + ox] = xd[((i * c + ch) * h + oy * stride) * w + ox * stride];
+        OpProfile.add("ShortcutPadOp fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {

@@ -1,6 +1,7 @@
 package org.resnet4j.autograd.ops;
 
 import org.resnet4j.autograd.Node;
+import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Parallel;
 import org.resnet4j.tensor.Tensor;
@@ -44,6 +45,7 @@ public final class UpsampleOp {
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
         int h = s[2], w = s[3], planes = s[0] * s[1];
         Taps ty = Taps.of(mode, h, oh), tx = Taps.of(mode, w, ow);
+        long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         float[] xd = x.value().data(), yd = y.data();
         Parallel.forRange(planes, 4, (p0, p1) -> {
@@ -62,6 +64,7 @@ public final class UpsampleOp {
                 }
             }
         });
+        OpProfile.add("UpsampleOp fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {
