@@ -1,5 +1,10 @@
 package org.resnet4j.kernels;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Batch normalization over NCHW (Ioffe and Szegedy 2015; PyTorch's BatchNorm2d semantics):
  * statistics per channel over N*H*W, biased variance for normalizing, unbiased for the running
@@ -17,19 +22,10 @@ public final class BatchNorm {
         Parallel.forRange(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double sum = 0, sq = 0;
-                for (int img = 0; img < n; img++) {
-                    int off = (img * c + ch) * hw;
-                    for (int i = 0; i < hw; i++) sum += x[off + i];
-                }
+                for (int img = 0; img < n; img++) sum += sum(x, (img * c + ch) * hw, hw);
                 double m = (double) n * hw;
                 double mean = sum / m;
-                for (int img = 0; img < n; img++) {
-                    int off = (img * c + ch) * hw;
-                    for (int i = 0; i < hw; i++) {
-                        double d = x[off + i] - mean;
-                        sq += d * d;
-                    }
-                }
+                for (int img = 0; img < n; img++) sq += sumSquaredDeviation(x, (img * c + ch) * hw, hw, mean);
                 double var = sq / m;
                 double invstd = 1.0 / Math.sqrt(var + eps);
                 saveMean[ch] = (float) mean;
@@ -74,20 +70,20 @@ public final class BatchNorm {
         Parallel.forRange(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double mean = saveMean[ch], invstd = saveInvstd[ch];
-                double sdy = 0, sdyx = 0;
+                double sdy = 0, sdyxc = 0; // sums of dy and of dy * (x - mean)
                 for (int img = 0; img < n; img++) {
                     int off = (img * c + ch) * hw;
-                    for (int i = 0; i < hw; i++) {
-                        sdy += dy[off + i];
-                        sdyx += dy[off + i] * ((x[off + i] - mean) * invstd);
-                    }
+                    sdy += sum(dy, off, hw);
+                    sdyxc += sumProductCentred(dy, x, off, hw, mean);
                 }
+                double sdyx = sdyxc * invstd; // sum of dy * xhat
                 if (dgamma != null) dgamma[ch] += (float) sdyx;
                 if (dbeta != null) dbeta[ch] += (float) sdy;
                 if (dx == null) continue;
                 double m = (double) n * hw;
                 double k = gamma[ch] * invstd;
                 double a = sdy / m, b = sdyx / m;
+                // a loop without a carried dependency: C2 vectorizes it as it stands
                 for (int img = 0; img < n; img++) {
                     int off = (img * c + ch) * hw;
                     for (int i = 0; i < hw; i++) {
@@ -97,6 +93,56 @@ public final class BatchNorm {
                 }
             }
         });
+    }
+
+    // Per-plane loops in double lanes: 8 floats widened at a time, so sums keep double accuracy
+    // (as PyTorch's CPU kernels, whose accumulate type for float is double) while vectorized;
+    // a scalar double sum is a chain of dependent adds, ~4 cycles per element.
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+
+    private static DoubleVector wide(float[] a, int i) {
+        return (DoubleVector) FloatVector.fromArray(F8, a, i).convertShape(VectorOperators.F2D, D8, 0);
+    }
+
+    /** sum of a[off, off+len) in double. */
+    static double sum(float[] a, int off, int len) {
+        DoubleVector acc0 = DoubleVector.zero(D8), acc1 = DoubleVector.zero(D8);
+        int i = 0;
+        for (; i + 16 <= len; i += 16) {
+            acc0 = acc0.add(wide(a, off + i));
+            acc1 = acc1.add(wide(a, off + i + 8));
+        }
+        for (; i + 8 <= len; i += 8) acc0 = acc0.add(wide(a, off + i));
+        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += a[off + i];
+        return s;
+    }
+
+    /** sum of (a - mean)^2 over a[off, off+len), in double. */
+    static double sumSquaredDeviation(float[] a, int off, int len, double mean) {
+        DoubleVector acc = DoubleVector.zero(D8), mu = DoubleVector.broadcast(D8, mean);
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            DoubleVector d = wide(a, off + i).sub(mu);
+            acc = d.fma(d, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            double d = a[off + i] - mean;
+            s += d * d;
+        }
+        return s;
+    }
+
+    /** sum of dy * (x - mean) over [off, off+len), in double. */
+    static double sumProductCentred(float[] dy, float[] x, int off, int len, double mean) {
+        DoubleVector acc = DoubleVector.zero(D8), mu = DoubleVector.broadcast(D8, mean);
+        int i = 0;
+        for (; i + 8 <= len; i += 8) acc = wide(dy, off + i).fma(wide(x, off + i).sub(mu), acc);
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += dy[off + i] * (x[off + i] - mean);
+        return s;
     }
 
     /** Eval backward: BN is affine, dx = dy * gamma * invstd; dgamma/dbeta accumulate. */
