@@ -30,18 +30,13 @@ public abstract class Node {
 
     /**
      * The row this node's backward is timed under in {@link OpProfile}: by default the op's class
-     * ("ReluOp bwd" for ReluOp's node, named or anonymous).
+     * ("ReluOp bwd" for ReluOp's node, named or anonymous); null when the node times itself.
      */
     protected String profileKey() {
         String n = getClass().getName();
         n = n.substring(n.lastIndexOf('.') + 1);
         int dollar = n.indexOf('$');
         return (dollar > 0 ? n.substring(0, dollar) : n) + " bwd";
-    }
-
-    /** Multiply-adds of this node's backward, for the profile's GFLOPS (0: not a matrix op). */
-    protected long profileMacs() {
-        return 0;
     }
 
     /** Accumulates d(loss)/d(input) for each input that requires grad. */

@@ -160,7 +160,7 @@ public class Variable {
             if (g != null) {
                 long t0 = OpProfile.now();
                 node.backward(g); // null: no path from the loss reached this node
-                if (t0 != 0) OpProfile.add(node.profileKey(), node.profileMacs(), t0);
+                if (t0 != 0 && node.profileKey() != null) OpProfile.add(node.profileKey(), 0, t0);
                 if (!adoptedByAnInput(node, g)) BufferPool.recycle(g.data()); // consumed: the next gradient may reuse it
             }
             node.markReleased();

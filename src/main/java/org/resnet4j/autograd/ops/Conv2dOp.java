@@ -89,27 +89,26 @@ public final class Conv2dOp {
 
         @Override
         protected String profileKey() {
-            return Conv2dOp.profileKey(s) + " bwd";
-        }
-
-        @Override
-        protected long profileMacs() {
-            return ((needs(0) ? 1 : 0) + (needs(1) ? 1 : 0)) * s.macs(); // backward-data and backward-weight
+            return null; // timed below, backward-data and backward-weight apart
         }
 
         @Override
         protected void backward(Tensor dy) {
             if (needs(0)) {
+                long t0 = OpProfile.now();
                 Tensor dx = Tensor.zeros(x.shape());
                 Conv.backwardData(s, dy.data(), w.data(), dx.data());
                 inputs()[0].addGradOwned(dx);
+                if (t0 != 0) OpProfile.add(Conv2dOp.profileKey(s) + " bwd-data", s.macs(), t0);
             }
             if (needs(1) || needs(2)) {
+                long t0 = OpProfile.now();
                 Tensor dw = Tensor.zeros(w.shape());
                 Tensor db = needs(2) ? Tensor.zeros(s.cout()) : null;
                 Conv.backwardWeight(s, x.data(), dy.data(), dw.data(), db == null ? null : db.data(), false);
                 if (needs(1)) inputs()[1].addGradOwned(dw);
                 if (db != null) inputs()[2].addGradOwned(db);
+                if (t0 != 0) OpProfile.add(Conv2dOp.profileKey(s) + " bwd-weight", s.macs(), t0);
             }
         }
 
