@@ -56,7 +56,7 @@ def load(path):
         v = d.get("gflops", d.get("img_per_s"))
         out.setdefault(key(d), []).append((v, d.get("peak_rss_mb")))
     return out
-print("%-40s %12s %12s %8s" % ("figure", "resnet4j", "pytorch", "ratio"))
+print("%-40s %12s %12s %8s %22s" % ("figure", "resnet4j", "pytorch", "ratio", "peak RSS MiB (ours/pt)"))
 for f in figures:
     ours, theirs = load(os.path.join(tmp, "ours." + f)), load(os.path.join(tmp, "theirs." + f))
     for k in ours:
@@ -64,5 +64,8 @@ for f in figures:
         a = statistics.median(v for v, _ in ours[k]); b = statistics.median(v for v, _ in theirs[k])
         unit = "GFLOPS" if k[0] == "sgemm" else "img/s"
         name = " ".join(str(x) for x in k if x is not None)
-        print("%-40s %9.1f %s %9.1f %s %7.2fx" % (name, a, unit[:3], b, unit[:3], a / b))
+        rss = lambda vs: max((r for _, r in vs if r is not None), default=None)
+        ra, rb = rss(ours[k]), rss(theirs[k])
+        mem = "%d / %d" % (ra, rb) if ra is not None and rb is not None else ""
+        print("%-40s %9.1f %s %9.1f %s %7.2fx %22s" % (name, a, unit[:3], b, unit[:3], a / b, mem))
 PY

@@ -20,6 +20,8 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--data", description = "fashion-mnist (default when installed), cifar10 (with --data-dir), or shapes.") String data;
     @Option(names = "--depths", split = ",", defaultValue = "20,56", description = "Depths, 6n+2 (default ${DEFAULT-VALUE}).") List<Integer> depths;
     @Option(names = "--epochs", defaultValue = "6") int epochs;
+    @Option(names = "--families", split = ",", defaultValue = "plain,resnet", description = "Which nets: plain, resnet or both "
+            + "(default ${DEFAULT-VALUE}; e.g. resnet alone for a longer run of the residual pair).") List<String> families;
     @Option(names = "--train-subset", defaultValue = "6400", description = "Training images used (0: all; default ${DEFAULT-VALUE}).") int trainSubset;
     @Option(names = "--test-subset", defaultValue = "2000", description = "Test images evaluated every epoch (0: all; default ${DEFAULT-VALUE}).") int testSubset;
     @Option(names = "--warmup-epochs", defaultValue = "1", description = "Epochs of linear lr warm-up from 0.01 to 0.1, for every net "
@@ -51,7 +53,7 @@ final class ExperimentCommand implements Callable<Integer> {
             }
         }
         var plan = new DegradationExperiment.Plan(d, depths, epochs, trainSubset, testSubset, bothBn || !noBn, bothBn || noBn, seed,
-                threads != null ? threads : Runtime.getRuntime().availableProcessors(), out, resume, warmupEpochs);
+                threads != null ? threads : Runtime.getRuntime().availableProcessors(), out, resume, warmupEpochs, families);
         DegradationExperiment.run(plan, System.out);
         return 0;
     }

@@ -35,8 +35,11 @@ import org.resnet4j.train.Trainer;
 public final class DegradationExperiment {
     /** What to run. */
     public record Plan(String data, List<Integer> depths, int epochs, int trainSubset, int testSubset, boolean withBn,
-                       boolean withoutBn, long seed, int threads, Path out, boolean resume, double warmupEpochs) {
+                       boolean withoutBn, long seed, int threads, Path out, boolean resume, double warmupEpochs, List<String> families) {
         public Plan {
+            if (families.isEmpty() || !List.of("plain", "resnet").containsAll(families)) {
+                throw new IllegalArgumentException("families must be plain and/or resnet, got " + families);
+            }
             if (!(warmupEpochs >= 0 && warmupEpochs < epochs)) throw new IllegalArgumentException("warm-up of " + warmupEpochs
                     + " epochs must be >= 0 and shorter than the run (" + epochs + " epochs)");
             if (depths.isEmpty()) throw new IllegalArgumentException("no depths given");
@@ -55,10 +58,11 @@ public final class DegradationExperiment {
             if ((bn && !p.withBn()) || (!bn && !p.withoutBn())) continue;
             for (int depth : p.depths()) {
                 for (boolean plain : new boolean[] {true, false}) {
+                    if (!p.families().contains(plain ? "plain" : "resnet")) continue;
                     String name = (plain ? "plain" : "resnet") + depth + (bn ? "" : "-nobn");
                     runs.add(name);
                     out.printf(Locale.ROOT, "%n== %s (%d of %d) ==%n", name, runs.size(),
-                            p.depths().size() * 2 * ((p.withBn() ? 1 : 0) + (p.withoutBn() ? 1 : 0)));
+                            p.depths().size() * p.families().size() * ((p.withBn() ? 1 : 0) + (p.withoutBn() ? 1 : 0)));
                     long t0 = System.nanoTime();
                     Trainer.Result r = train(p, name, depth, plain, bn, out);
                     out.printf(Locale.ROOT, "%s: final test error %.2f%%, %s%n", name, 100 * (1 - r.test().top1()),

@@ -1,6 +1,7 @@
 package org.resnet4j.experiments;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -18,7 +19,7 @@ class DegradationExperimentTest {
     /** A miniature run: every artifact the report and the figures need is written. */
     @Test
     void writesRunsProbesAndTheReport() throws Exception {
-        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, false, 1);
+        var plan = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, false, 1, List.of("plain", "resnet"));
         var out = new ByteArrayOutputStream();
         DegradationReport.Output report = DegradationExperiment.run(plan, new PrintStream(out, true));
         for (String run : List.of("plain8", "resnet8", "plain14", "resnet14", "plain8-nobn", "resnet14-nobn")) {
@@ -41,11 +42,23 @@ class DegradationExperimentTest {
         List<String> iterations = Files.readAllLines(dir.resolve("plain14/iterations.csv"));
         List<String> metrics = Files.readAllLines(dir.resolve("resnet8-nobn/metrics.csv"));
         var again = new ByteArrayOutputStream();
-        var resumed = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, true, 1);
+        var resumed = new DegradationExperiment.Plan("shapes", List.of(8, 14), 2, 128, 0, true, true, 3, 2, dir, true, 1, List.of("plain", "resnet"));
         DegradationExperiment.run(resumed, new PrintStream(again, true));
         assertEquals(8, again.toString().split("nothing left to train", -1).length - 1, again.toString());
         assertEquals(iterations, Files.readAllLines(dir.resolve("plain14/iterations.csv")));
         assertEquals(metrics, Files.readAllLines(dir.resolve("resnet8-nobn/metrics.csv")));
         assertTrue(Files.exists(report.html()));
+    }
+
+    /** --families resnet: only the residual nets are trained, and a bad family is refused. */
+    @Test
+    void trainsOnlyTheFamiliesAsked() throws Exception {
+        var plan = new DegradationExperiment.Plan("shapes", List.of(8), 1, 128, 0, true, false, 3, 2, dir, false, 0, List.of("resnet"));
+        DegradationExperiment.run(plan, new PrintStream(new ByteArrayOutputStream(), true));
+        assertTrue(Files.exists(dir.resolve("resnet8/metrics.csv")));
+        assertTrue(Files.notExists(dir.resolve("plain8")));
+        var bad = assertThrows(IllegalArgumentException.class, () -> new DegradationExperiment.Plan("shapes", List.of(8), 1, 128, 0,
+                true, false, 3, 2, dir, false, 0, List.of("dense")));
+        assertTrue(bad.getMessage().contains("dense"), bad.getMessage());
     }
 }
