@@ -91,6 +91,10 @@ class ConvTest {
         // output channels, over both workers (stride 1 and the strided row path)
         "1, 48, 23, 23, 64, 3, 1, 1, 1, 1, true",
         "1, 40, 24, 24, 8, 3, 2, 1, 1, 1, false",
+        // backward-weight lays small images side by side along the GEMM depth: 12x12 outputs give
+        // batches of 2 with a remainder of 1 (7 images over 2 workers); pointwise, batches of 3
+        "7, 3, 12, 12, 5, 3, 1, 1, 1, 1, true",
+        "6, 8, 7, 7, 12, 1, 1, 0, 1, 1, false",
         // depthwise (groups == cin), with channel multiplier 1 and 2
         "3, 6, 7, 7, 6, 3, 1, 1, 1, 6, true",
         "1, 4, 13, 13, 8, 3, 2, 3, 2, 4, false",
