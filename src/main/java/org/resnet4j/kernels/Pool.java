@@ -24,6 +24,24 @@ public final class Pool {
                 int in = p * h * w, out = p * oh * ow;
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++) {
+                        int iy0 = oy * stride - pad, ix0 = ox * stride - pad;
+                        if (iy0 >= 0 && ix0 >= 0 && iy0 + (k - 1) * dil < h && ix0 + (k - 1) * dil < w) {
+                            // the window lies inside the plane (all but the border outputs): no bounds checks
+                            int at = in + iy0 * w + ix0, arg = at;
+                            float best = x[at];
+                            for (int ki = 0; ki < k; ki++) {
+                                for (int kj = 0, row = at + ki * dil * w; kj < k; kj++) {
+                                    float v = x[row + kj * dil];
+                                    if (v > best || Float.isNaN(v)) { // PyTorch's rule: the last NaN wins
+                                        best = v;
+                                        arg = row + kj * dil;
+                                    }
+                                }
+                            }
+                            y[out + oy * ow + ox] = best;
+                            argmax[out + oy * ow + ox] = arg - in;
+                            continue;
+                        }
                         float best = Float.NEGATIVE_INFINITY;
                         int arg = -1;
                         for (int ki = 0; ki < k; ki++) {
@@ -33,11 +51,10 @@ public final class Pool {
                                 int ix = ox * stride - pad + kj * dil;
                                 if (ix < 0 || ix >= w) continue;
                                 float v = x[in + iy * w + ix];
-                                // NaN propagates as in PyTorch: a NaN wins the window.
+                                // NaN propagates as in PyTorch's kernel: (val > max || isnan(val)), the last NaN wins.
                                 if (v > best || Float.isNaN(v) || arg < 0) {
                                     best = v;
                                     arg = iy * w + ix;
-                                    if (Float.isNaN(v)) break;
                                 }
                             }
                         }

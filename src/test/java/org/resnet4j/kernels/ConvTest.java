@@ -421,6 +421,38 @@ class ConvTest {
             assertEquals(15f, y[3]);
         }
 
+        /** Interior windows (no bounds checks) and border windows against PyTorch's rule, NaNs included. */
+        @ParameterizedTest(name = "{0}x{1} k={2} s={3} p={4} d={5}")
+        @CsvSource({"11, 9, 3, 2, 1, 1", "8, 8, 2, 2, 0, 1", "9, 10, 3, 1, 2, 2"})
+        void maxMatchesPyTorchsRuleWithNaNs(int h, int w, int k, int stride, int pad, int dil) {
+            SplittableRandom r = new SplittableRandom(h * 31 + w + k);
+            int planes = 3, oh = Pool.outSize(h, k, stride, pad, dil, false), ow = Pool.outSize(w, k, stride, pad, dil, false);
+            float[] x = random(r, planes * h * w);
+            for (int i = 0; i < 6; i++) x[r.nextInt(x.length)] = Float.NaN;
+            float[] y = new float[planes * oh * ow];
+            int[] arg = new int[y.length];
+            Pool.maxForward(planes, h, w, oh, ow, k, stride, pad, dil, x, y, arg);
+            for (int p = 0; p < planes; p++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        int want = -1;
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                int iy = oy * stride - pad + ki * dil, ix = ox * stride - pad + kj * dil;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                float v = x[p * h * w + iy * w + ix];
+                                if (v > best || Float.isNaN(v) || want < 0) { // max_pool2d's CPU kernel
+                                    best = v;
+                                    want = iy * w + ix;
+                                }
+                            }
+                        int o = p * oh * ow + oy * ow + ox;
+                        assertEquals(best, y[o], 0f, "y at plane " + p + " (" + oy + "," + ox + ")");
+                        assertEquals(want, arg[o], "argmax at plane " + p + " (" + oy + "," + ox + ")");
+                    }
+        }
+
         @Test
         void planesAreIndependentAcrossThreads() {
             // 37 planes: split unevenly over the workers; each plane must match the single-plane result
