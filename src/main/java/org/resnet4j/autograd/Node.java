@@ -39,6 +39,15 @@ public abstract class Node {
         return (dollar > 0 ? n.substring(0, dollar) : n) + " bwd";
     }
 
+    /**
+     * For gradient checks, which must not step across a ReLU's kink: a tensor whose elements are
+     * > 0 exactly where this node's ReLU passes its input (a ReLU's output, or a fused one's), or
+     * null when the node has no ReLU. Valid until backward releases the node.
+     */
+    public Tensor reluSigns() {
+        return null;
+    }
+
     /** Accumulates d(loss)/d(input) for each input that requires grad. */
     protected abstract void backward(Tensor gradOutput);
 

@@ -19,6 +19,12 @@ public final class BatchNorm {
      */
     public static void forwardTrain(int n, int c, int hw, float[] x, float[] gamma, float[] beta, float eps,
                                     float[] y, float[] saveMean, float[] saveInvstd, float[] batchVar) {
+        forwardTrain(n, c, hw, x, gamma, beta, eps, y, saveMean, saveInvstd, batchVar, false);
+    }
+
+    /** As above, then max(y, 0) in the same pass when {@code relu} (BN+ReLU fused for training). */
+    public static void forwardTrain(int n, int c, int hw, float[] x, float[] gamma, float[] beta, float eps,
+                                    float[] y, float[] saveMean, float[] saveInvstd, float[] batchVar, boolean relu) {
         Parallel.forRange(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double sum = 0, sq = 0;
@@ -33,7 +39,7 @@ public final class BatchNorm {
                 batchVar[ch] = (float) var;
                 float scale = (float) (invstd * gamma[ch]);
                 float shift = (float) (beta[ch] - mean * invstd * gamma[ch]);
-                affine(x, y, n, c, hw, ch, scale, shift);
+                affine(x, y, n, c, hw, ch, scale, shift, relu);
             }
         });
     }
@@ -41,20 +47,30 @@ public final class BatchNorm {
     /** Eval forward: the running statistics make BN one per-channel affine map. */
     public static void forwardEval(int n, int c, int hw, float[] x, float[] gamma, float[] beta,
                                    float[] runningMean, float[] runningVar, float eps, float[] y) {
+        forwardEval(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y, false);
+    }
+
+    /** As above, then max(y, 0) in the same pass when {@code relu}. */
+    public static void forwardEval(int n, int c, int hw, float[] x, float[] gamma, float[] beta,
+                                   float[] runningMean, float[] runningVar, float eps, float[] y, boolean relu) {
         Parallel.forRange(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double invstd = 1.0 / Math.sqrt(runningVar[ch] + (double) eps);
                 float scale = (float) (invstd * gamma[ch]);
                 float shift = (float) (beta[ch] - runningMean[ch] * invstd * gamma[ch]);
-                affine(x, y, n, c, hw, ch, scale, shift);
+                affine(x, y, n, c, hw, ch, scale, shift, relu);
             }
         });
     }
 
-    private static void affine(float[] x, float[] y, int n, int c, int hw, int ch, float scale, float shift) {
+    private static void affine(float[] x, float[] y, int n, int c, int hw, int ch, float scale, float shift, boolean relu) {
         for (int img = 0; img < n; img++) {
             int off = (img * c + ch) * hw;
-            for (int i = 0; i < hw; i++) y[off + i] = x[off + i] * scale + shift;
+            if (relu) {
+                for (int i = 0; i < hw; i++) y[off + i] = Math.max(x[off + i] * scale + shift, 0f);
+            } else {
+                for (int i = 0; i < hw; i++) y[off + i] = x[off + i] * scale + shift;
+            }
         }
     }
 
@@ -83,14 +99,10 @@ public final class BatchNorm {
                 double m = (double) n * hw;
                 double k = gamma[ch] * invstd;
                 double a = sdy / m, b = sdyx / m;
-                // a loop without a carried dependency: C2 vectorizes it as it stands
-                for (int img = 0; img < n; img++) {
-                    int off = (img * c + ch) * hw;
-                    for (int i = 0; i < hw; i++) {
-                        double xhat = (x[off + i] - mean) * invstd;
-                        dx[off + i] = (float) (k * (dy[off + i] - a - xhat * b));
-                    }
-                }
+                // dx = k * (dy - a - xhat * b) = k * dy + (x - mean) * kb + ka, in float lanes: each
+                // term is rounded a few times at float precision, inside the kernel's error bound
+                float kf = (float) k, kb = (float) (-k * invstd * b), ka = (float) (-k * a), mf = (float) mean;
+                for (int img = 0; img < n; img++) dxPlane(dy, x, dx, (img * c + ch) * hw, hw, mf, kf, kb, ka);
             }
         });
     }
@@ -143,6 +155,18 @@ public final class BatchNorm {
         double s = acc.reduceLanes(VectorOperators.ADD);
         for (; i < len; i++) s += dy[off + i] * (x[off + i] - mean);
         return s;
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    private static void dxPlane(float[] dy, float[] x, float[] dx, int off, int len, float mean, float k, float kb, float ka) {
+        FloatVector vk = FloatVector.broadcast(F, k), vkb = FloatVector.broadcast(F, kb), vka = FloatVector.broadcast(F, ka);
+        int i = 0;
+        for (; i + F.length() <= len; i += F.length()) {
+            FloatVector t = FloatVector.fromArray(F, dy, off + i).fma(vk, vka);
+            FloatVector.fromArray(F, x, off + i).sub(mean).fma(vkb, t).intoArray(dx, off + i);
+        }
+        for (; i < len; i++) dx[off + i] = Math.fma(x[off + i] - mean, kb, Math.fma(dy[off + i], k, ka));
     }
 
     /** Eval backward: BN is affine, dx = dy * gamma * invstd; dgamma/dbeta accumulate. */

@@ -44,7 +44,7 @@ public final class BasicBlock extends Module {
             Variable identity = downsample == null ? x : Fusion.shortcut(downsample, x);
             return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
         }
-        Variable out = relu.call(bn1.call(conv1.call(x)));
+        Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
         out = bn2.call(conv2.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);
         return relu.call(AddOp.apply(out, identity));

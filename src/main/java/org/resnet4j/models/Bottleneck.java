@@ -43,8 +43,8 @@ public final class Bottleneck extends Module {
             Variable out = Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), null, true);
             return Fusion.convBn(conv3, bn3, out, identity, true);
         }
-        Variable out = relu.call(bn1.call(conv1.call(x)));
-        out = relu.call(bn2.call(conv2.call(out)));
+        Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
+        out = Fusion.bnRelu(bn2, relu, conv2.call(out));
         out = bn3.call(conv3.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);
         return relu.call(AddOp.apply(out, identity));

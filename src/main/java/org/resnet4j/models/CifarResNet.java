@@ -55,7 +55,7 @@ public final class CifarResNet extends Module {
 
     @Override
     public Variable forward(Variable x) {
-        x = Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : relu.call(bn1.call(conv1.call(x)));
+        x = Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : Fusion.bnRelu(bn1, relu, conv1.call(x));
         x = layer3.call(layer2.call(layer1.call(x)));
         x = ReshapeOp.flatten(avgpool.call(x));
         return fc.call(dropout == null ? x : dropout.call(x));
@@ -91,7 +91,7 @@ public final class CifarResNet extends Module {
                 Variable identity = plain ? null : shortcut == null ? x : Fusion.shortcut(shortcut, x);
                 return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
             }
-            Variable y = bn2.call(conv2.call(relu.call(bn1.call(conv1.call(x)))));
+            Variable y = bn2.call(conv2.call(Fusion.bnRelu(bn1, relu, conv1.call(x))));
             if (!plain) y = AddOp.apply(y, shortcut == null ? x : shortcut.call(x));
             return relu.call(y);
         }

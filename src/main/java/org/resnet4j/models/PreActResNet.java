@@ -5,6 +5,7 @@ import org.resnet4j.autograd.ops.AddOp;
 import org.resnet4j.autograd.ops.ReshapeOp;
 import org.resnet4j.nn.AdaptiveAvgPool2d;
 import org.resnet4j.nn.BatchNorm2d;
+import org.resnet4j.nn.Fusion;
 import org.resnet4j.nn.Conv2d;
 import org.resnet4j.nn.Dropout;
 import org.resnet4j.nn.Init;
@@ -97,10 +98,10 @@ public final class PreActResNet extends Module {
 
         @Override
         public Variable forward(Variable x) {
-            Variable pre = relu.call(bn1.call(x));
+            Variable pre = Fusion.bnRelu(bn1, relu, x);
             Variable identity = shortcut == null ? x : shortcut.call(pre);
             Variable out = conv1.call(pre);
-            out = conv2.call(relu.call(bn2.call(out)));
+            out = conv2.call(Fusion.bnRelu(bn2, relu, out));
             return AddOp.apply(out, identity);
         }
     }
@@ -125,11 +126,11 @@ public final class PreActResNet extends Module {
 
         @Override
         public Variable forward(Variable x) {
-            Variable pre = relu.call(bn1.call(x));
+            Variable pre = Fusion.bnRelu(bn1, relu, x);
             Variable identity = shortcut == null ? x : shortcut.call(pre);
             Variable out = conv1.call(pre);
-            out = conv2.call(relu.call(bn2.call(out)));
-            out = conv3.call(relu.call(bn3.call(out)));
+            out = conv2.call(Fusion.bnRelu(bn2, relu, out));
+            out = conv3.call(Fusion.bnRelu(bn3, relu, out));
             return AddOp.apply(out, identity);
         }
     }

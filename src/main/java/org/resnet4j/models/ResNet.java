@@ -123,7 +123,7 @@ public final class ResNet extends Module {
 
     @Override
     public Variable forward(Variable x) {
-        x = maxpool.call(Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : relu.call(bn1.call(conv1.call(x))));
+        x = maxpool.call(Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : Fusion.bnRelu(bn1, relu, conv1.call(x)));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         x = ReshapeOp.flatten(avgpool.call(x));
         return fc.call(dropout == null ? x : dropout.call(x));

@@ -64,8 +64,13 @@ public final class BatchNorm2d extends Module {
 
     @Override
     public Variable forward(Variable x) {
+        return forward(x, false);
+    }
+
+    /** relu(this(x)) as one op ({@link Fusion#bnRelu} decides when): same values and gradients, one tensor fewer. */
+    Variable forward(Variable x, boolean relu) {
         boolean batchStats = isTraining() && !frozen;
-        Variable y = BatchNormOp.apply(x, weight, bias, runningMean, runningVar, batchStats, momentum, eps);
+        Variable y = BatchNormOp.apply(x, weight, bias, runningMean, runningVar, batchStats, momentum, eps, relu);
         if (batchStats && !x.isMeta() && !numBatchesTracked.isMeta()) numBatchesTracked.data()[0] += 1;
         return y;
     }

@@ -5,7 +5,10 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.Conv2dOp;
 
 /**
- * Inference fusion: Conv2d + BatchNorm2d (+ residual add) (+ ReLU) as one convolution whose
+ * Training fusion: BatchNorm2d + ReLU as one op ({@link #bnRelu}), whenever no forward hook
+ * needs to see the two modules' outputs apart.
+ *
+ * <p>Inference fusion: Conv2d + BatchNorm2d (+ residual add) (+ ReLU) as one convolution whose
  * epilogue applies the batch norm folded to a per-channel scale and shift (Ioffe and Szegedy
  * 2015: in eval mode BN is affine), the residual and the ReLU while the output is in cache.
  * Used only in eval mode with no graph recorded and no forward hook watching, so training,
@@ -17,6 +20,15 @@ public final class Fusion {
     /** Whether {@code m}'s fused path may run now. */
     public static boolean active(Module m) {
         return !m.isTraining() && !GradMode.isEnabled() && !Module.forwardHookActive();
+    }
+
+    /**
+     * relu(bn(x)): one op (the pre-activation never stored, one pass fewer each way) unless a
+     * forward hook is watching, which must see both modules' outputs.
+     */
+    public static Variable bnRelu(BatchNorm2d bn, Module relu, Variable x) {
+        if (Module.forwardHookActive() || !(relu instanceof ReLU)) return relu.call(bn.call(x));
+        return bn.forward(x, true);
     }
 
     /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */

@@ -4,6 +4,7 @@ import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.BatchNorm;
+import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -18,6 +19,16 @@ public final class BatchNormOp {
     // x: [N, C, H, W] (or [N, C])  gamma, beta, runningMean, runningVar: [C]
     public static Variable apply(Variable x, Variable gamma, Variable beta, Tensor runningMean, Tensor runningVar,
                                  boolean training, float momentum, float eps) {
+        return apply(x, gamma, beta, runningMean, runningVar, training, momentum, eps, false);
+    }
+
+    /**
+     * relu(batch_norm(x)) as one op when {@code relu}: the pre-activation is never stored (its
+     * buffer is the output, clamped in the same pass), and backward masks dy by output > 0
+     * before the batch-norm backward. Same values and gradients as the two ops in sequence.
+     */
+    public static Variable apply(Variable x, Variable gamma, Variable beta, Tensor runningMean, Tensor runningVar,
+                                 boolean training, float momentum, float eps, boolean relu) {
         int[] sh = x.shape();
         if (sh.length != 4 && sh.length != 2) throw new IllegalArgumentException("batch_norm expects NCHW or NC input, got " + x.value().shapeString());
         int n = sh[0], c = sh[1], hw = sh.length == 4 ? sh[2] * sh[3] : 1;
@@ -35,7 +46,7 @@ public final class BatchNormOp {
         float[] xd = x.value().data();
         if (training) {
             float[] mean = new float[c], invstd = new float[c], var = new float[c];
-            BatchNorm.forwardTrain(n, c, hw, xd, gamma.value().data(), beta.value().data(), eps, y.data(), mean, invstd, var);
+            BatchNorm.forwardTrain(n, c, hw, xd, gamma.value().data(), beta.value().data(), eps, y.data(), mean, invstd, var, relu);
             float[] rm = runningMean.data(), rv = runningVar.data();
             double unbias = (double) n * hw / (n * hw - 1);
             for (int ch = 0; ch < c; ch++) {
@@ -43,15 +54,15 @@ public final class BatchNormOp {
                 rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * var[ch] * unbias);
             }
             Tensor xv = x.value(), g = gamma.value();
-            OpProfile.add("BatchNormOp fwd", 0, t0);
-            return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps), x, gamma, beta);
+            OpProfile.add(relu ? "BatchNormOp+ReLU fwd" : "BatchNormOp fwd", 0, t0);
+            return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps, relu ? y : null), x, gamma, beta);
         }
         BatchNorm.forwardEval(n, c, hw, xd, gamma.value().data(), beta.value().data(),
-                runningMean.data(), runningVar.data(), eps, y.data());
+                runningMean.data(), runningVar.data(), eps, y.data(), relu);
         Tensor xv = x.value(), g = gamma.value();
         float[] rmCopy = runningMean.data().clone(), rvCopy = runningVar.data().clone();
-        OpProfile.add("BatchNormOp fwd", 0, t0);
-        return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps), x, gamma, beta);
+        OpProfile.add(relu ? "BatchNormOp+ReLU fwd" : "BatchNormOp fwd", 0, t0);
+        return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps, relu ? y : null), x, gamma, beta);
     }
 
     private static int[] dims(Tensor x) {
@@ -69,9 +80,12 @@ public final class BatchNormOp {
         private final boolean training;
         private final float[] a, b; // training: mean, invstd; eval: running mean, running var
         private final float eps;
+        private Tensor reluOut; // the fused ReLU's output, or null
 
-        Backward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, boolean training, float[] a, float[] b, float eps) {
+        Backward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, boolean training, float[] a, float[] b, float eps,
+                 Tensor reluOut) {
             super(x, gamma, beta);
+            this.reluOut = reluOut;
             this.x = xv;
             this.gamma = g;
             this.training = training;
@@ -81,7 +95,19 @@ public final class BatchNormOp {
         }
 
         @Override
+        public Tensor reluSigns() {
+            return reluOut;
+        }
+
+        @Override
+        protected String profileKey() {
+            return reluOut != null ? "BatchNormOp+ReLU bwd" : "BatchNormOp bwd";
+        }
+
+        @Override
         protected void backward(Tensor dy) {
+            Tensor masked = reluOut == null ? null : ReluOp.maskedGradient(dy, reluOut);
+            if (masked != null) dy = masked;
             int[] d = dims(x);
             Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
             Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
@@ -92,11 +118,13 @@ public final class BatchNormOp {
             if (dx != null) inputs()[0].addGradOwned(dx);
             if (dg != null) inputs()[1].addGradOwned(dg);
             if (db != null) inputs()[2].addGradOwned(db);
+            if (masked != null) BufferPool.recycle(masked.data()); // a temporary: the next gradient may reuse it
         }
 
         @Override
         protected void release() {
             x = null;
+            reluOut = null;
         }
     }
 }

@@ -28,6 +28,21 @@ public final class ReluOp {
         return Node.record(y, () -> new Backward(x, y), x);
     }
 
+    /** dy where y > 0, else 0: ReLU's backward from its output (also the fused BN+ReLU's). */
+    static Tensor maskedGradient(Tensor dy, Tensor y) {
+        Tensor dx = Tensor.zeros(y.shape());
+        float[] g = dy.data(), yd = y.data(), d = dx.data();
+        Parallel.forRange(d.length, 1 << 15, (a, b) -> {
+            int i = a;
+            for (; i + S.length() <= b; i += S.length()) { // a select C2 does not vectorize by itself
+                FloatVector gv = FloatVector.fromArray(S, g, i);
+                gv.blend(0f, FloatVector.fromArray(S, yd, i).compare(VectorOperators.LE, 0f)).intoArray(d, i);
+            }
+            for (; i < b; i++) d[i] = yd[i] > 0f ? g[i] : 0f;
+        });
+        return dx;
+    }
+
     private static final class Backward extends Node {
         private Tensor y;
 
@@ -37,18 +52,13 @@ public final class ReluOp {
         }
 
         @Override
+        public Tensor reluSigns() {
+            return y;
+        }
+
+        @Override
         protected void backward(Tensor dy) {
-            Tensor dx = Tensor.zeros(y.shape());
-            float[] g = dy.data(), yd = y.data(), d = dx.data();
-            Parallel.forRange(d.length, 1 << 15, (a, b) -> {
-                int i = a;
-                for (; i + S.length() <= b; i += S.length()) { // a select C2 does not vectorize by itself
-                    FloatVector gv = FloatVector.fromArray(S, g, i);
-                    gv.blend(0f, FloatVector.fromArray(S, yd, i).compare(VectorOperators.LE, 0f)).intoArray(d, i);
-                }
-                for (; i < b; i++) d[i] = yd[i] > 0f ? g[i] : 0f;
-            });
-            inputs()[0].addGradOwned(dx);
+            inputs()[0].addGradOwned(maskedGradient(dy, y));
         }
 
         @Override

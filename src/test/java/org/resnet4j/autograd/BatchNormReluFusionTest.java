@@ -1,0 +1,64 @@
+package org.resnet4j.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.resnet4j.autograd.ops.BatchNormOp;
+import org.resnet4j.autograd.ops.LossOps;
+import org.resnet4j.autograd.ops.ReluOp;
+import org.resnet4j.tensor.Tensor;
+
+/** relu(batch_norm(x)) fused into one op gives the same values and gradients as the two ops. */
+class BatchNormReluFusionTest {
+    private record Run(float[] y, float[] dx, float[] dgamma, float[] dbeta, float[] runningMean, float[] runningVar) {}
+
+    private static Run run(boolean training, boolean fused) {
+        Variable x = Variable.leaf(Tensor.randn(3, 4, 5, 6, 7));
+        Variable gamma = Variable.leaf(Tensor.uniform(4, 0.5f, 1.5f, 5));
+        Variable beta = Variable.leaf(Tensor.randn(5, 5));
+        Tensor rm = Tensor.randn(6, 5), rv = Tensor.uniform(7, 0.5f, 2f, 5);
+        Variable y = fused ? BatchNormOp.apply(x, gamma, beta, rm, rv, training, 0.1f, 1e-5f, true)
+                : ReluOp.apply(BatchNormOp.apply(x, gamma, beta, rm, rv, training, 0.1f, 1e-5f));
+        // a loss whose gradient differs per element, so the mask and the BN sums both matter
+        LossOps.mse(y, Variable.constant(Tensor.randn(8, y.shape()))).backward();
+        return new Run(y.value().data().clone(), x.grad().data(), gamma.grad().data(), beta.grad().data(), rm.data(), rv.data());
+    }
+
+    @ParameterizedTest(name = "training={0}")
+    @ValueSource(booleans = {true, false})
+    void sameValuesAndGradientsAsTheTwoOps(boolean training) {
+        Run a = run(training, false), b = run(training, true);
+        assertArrayEquals(a.y(), b.y(), "output");
+        int zeros = 0;
+        for (float v : b.y()) if (v == 0f) zeros++;
+        assertTrue(zeros > 0 && zeros < b.y().length, "the ReLU clamps some outputs and not others");
+        assertArrayEquals(a.dx(), b.dx(), "dx");
+        assertArrayEquals(a.dgamma(), b.dgamma(), "dgamma");
+        assertArrayEquals(a.dbeta(), b.dbeta(), "dbeta");
+        assertArrayEquals(a.runningMean(), b.runningMean(), "running mean");
+        assertArrayEquals(a.runningVar(), b.runningVar(), "running var");
+    }
+
+    /** ResNet-20 in training takes the fused path for the stem and each block's first BN; a hook turns it off. */
+    @org.junit.jupiter.api.Test
+    void resnet20TrainsThroughTheFusedOpUnlessAHookWatches() {
+        var m = org.resnet4j.models.Models.create("resnet20", org.resnet4j.models.ModelConfig.defaults(10));
+        m.train();
+        Variable x = Variable.constant(Tensor.randn(1, 2, 3, 16, 16));
+        OpProfile.start();
+        m.call(x);
+        var calls = new java.util.HashMap<String, Long>();
+        for (OpProfile.Row r : OpProfile.stop()) calls.put(r.op(), r.calls());
+        org.junit.jupiter.api.Assertions.assertEquals(10L, calls.get("BatchNormOp+ReLU fwd"), calls.toString()); // stem + 9 blocks
+        org.junit.jupiter.api.Assertions.assertEquals(9L, calls.get("BatchNormOp fwd"), calls.toString());       // each block's bn2
+        org.junit.jupiter.api.Assertions.assertEquals(9L, calls.get("ReluOp fwd"), calls.toString());            // after each residual add
+        OpProfile.start();
+        org.resnet4j.nn.Module.withForwardHook((mod, v) -> {}, () -> m.call(x));
+        var hooked = new java.util.HashMap<String, Long>();
+        for (OpProfile.Row r : OpProfile.stop()) hooked.put(r.op(), r.calls());
+        org.junit.jupiter.api.Assertions.assertNull(hooked.get("BatchNormOp+ReLU fwd"), "a hook sees every module: unfused");
+        org.junit.jupiter.api.Assertions.assertEquals(19L, hooked.get("ReluOp fwd"));
+    }
+}
