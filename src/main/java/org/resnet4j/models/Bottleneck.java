@@ -1,7 +1,6 @@
 package org.resnet4j.models;
 
 import org.resnet4j.autograd.Variable;
-import org.resnet4j.autograd.ops.AddOp;
 import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Conv2d;
 import org.resnet4j.nn.Fusion;
@@ -47,6 +46,6 @@ public final class Bottleneck extends Module {
         out = Fusion.bnRelu(bn2, relu, conv2.call(out));
         out = bn3.call(conv3.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);
-        return relu.call(AddOp.apply(out, identity));
+        return Fusion.addRelu(relu, out, identity);
     }
 }

@@ -1,7 +1,6 @@
 package org.resnet4j.models;
 
 import org.resnet4j.autograd.Variable;
-import org.resnet4j.autograd.ops.AddOp;
 import org.resnet4j.autograd.ops.ReshapeOp;
 import org.resnet4j.autograd.ops.ShortcutPadOp;
 import org.resnet4j.nn.AdaptiveAvgPool2d;
@@ -92,8 +91,7 @@ public final class CifarResNet extends Module {
                 return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
             }
             Variable y = bn2.call(conv2.call(Fusion.bnRelu(bn1, relu, conv1.call(x))));
-            if (!plain) y = AddOp.apply(y, shortcut == null ? x : shortcut.call(x));
-            return relu.call(y);
+            return plain ? relu.call(y) : Fusion.addRelu(relu, y, shortcut == null ? x : shortcut.call(x));
         }
     }
 

@@ -5,8 +5,8 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.Conv2dOp;
 
 /**
- * Training fusion: BatchNorm2d + ReLU as one op ({@link #bnRelu}), whenever no forward hook
- * needs to see the two modules' outputs apart.
+ * Training fusion: BatchNorm2d + ReLU ({@link #bnRelu}) and the residual add + ReLU
+ * ({@link #addRelu}) as one op each, whenever no forward hook needs to see the modules' outputs apart.
  *
  * <p>Inference fusion: Conv2d + BatchNorm2d (+ residual add) (+ ReLU) as one convolution whose
  * epilogue applies the batch norm folded to a per-channel scale and shift (Ioffe and Szegedy
@@ -29,6 +29,12 @@ public final class Fusion {
     public static Variable bnRelu(BatchNorm2d bn, Module relu, Variable x) {
         if (Module.forwardHookActive() || !(relu instanceof ReLU)) return relu.call(bn.call(x));
         return bn.forward(x, true);
+    }
+
+    /** relu(a + b), the end of a residual block: one op unless a forward hook is watching (see {@link #bnRelu}). */
+    public static Variable addRelu(Module relu, Variable a, Variable b) {
+        if (Module.forwardHookActive() || !(relu instanceof ReLU)) return relu.call(org.resnet4j.autograd.ops.AddOp.apply(a, b));
+        return org.resnet4j.autograd.ops.AddOp.apply(a, b, true);
     }
 
     /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */

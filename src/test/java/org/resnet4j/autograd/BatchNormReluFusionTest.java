@@ -10,7 +10,7 @@ import org.resnet4j.autograd.ops.LossOps;
 import org.resnet4j.autograd.ops.ReluOp;
 import org.resnet4j.tensor.Tensor;
 
-/** relu(batch_norm(x)) fused into one op gives the same values and gradients as the two ops. */
+/** relu(batch_norm(x)) and relu(a + b) fused into one op each give the same values and gradients as the two ops. */
 class BatchNormReluFusionTest {
     private record Run(float[] y, float[] dx, float[] dgamma, float[] dbeta, float[] runningMean, float[] runningVar) {}
 
@@ -53,12 +53,34 @@ class BatchNormReluFusionTest {
         for (OpProfile.Row r : OpProfile.stop()) calls.put(r.op(), r.calls());
         org.junit.jupiter.api.Assertions.assertEquals(10L, calls.get("BatchNormOp+ReLU fwd"), calls.toString()); // stem + 9 blocks
         org.junit.jupiter.api.Assertions.assertEquals(9L, calls.get("BatchNormOp fwd"), calls.toString());       // each block's bn2
-        org.junit.jupiter.api.Assertions.assertEquals(9L, calls.get("ReluOp fwd"), calls.toString());            // after each residual add
+        org.junit.jupiter.api.Assertions.assertEquals(9L, calls.get("AddOp+ReLU fwd"), calls.toString());        // each block's end
+        org.junit.jupiter.api.Assertions.assertNull(calls.get("ReluOp fwd"), calls.toString());
         OpProfile.start();
         org.resnet4j.nn.Module.withForwardHook((mod, v) -> {}, () -> m.call(x));
         var hooked = new java.util.HashMap<String, Long>();
         for (OpProfile.Row r : OpProfile.stop()) hooked.put(r.op(), r.calls());
         org.junit.jupiter.api.Assertions.assertNull(hooked.get("BatchNormOp+ReLU fwd"), "a hook sees every module: unfused");
+        org.junit.jupiter.api.Assertions.assertNull(hooked.get("AddOp+ReLU fwd"));
         org.junit.jupiter.api.Assertions.assertEquals(19L, hooked.get("ReluOp fwd"));
+    }
+
+    /** relu(a + b): values and both inputs' gradients as AddOp then ReluOp, also for a + a. */
+    @org.junit.jupiter.api.Test
+    void addReluSameAsTheTwoOps() {
+        for (boolean same : new boolean[] {false, true}) {
+            float[][] got = new float[2][], ga = new float[2][], gb = new float[2][];
+            for (int k = 0; k < 2; k++) {
+                Variable a = Variable.leaf(Tensor.randn(11, 2, 3, 4, 5));
+                Variable b = same ? a : Variable.leaf(Tensor.randn(12, 2, 3, 4, 5));
+                Variable y = k == 1 ? org.resnet4j.autograd.ops.AddOp.apply(a, b, true) : ReluOp.apply(org.resnet4j.autograd.ops.AddOp.apply(a, b));
+                LossOps.mse(y, Variable.constant(Tensor.randn(13, y.shape()))).backward();
+                got[k] = y.value().data().clone();
+                ga[k] = a.grad().data();
+                gb[k] = b.grad().data();
+            }
+            assertArrayEquals(got[0], got[1], "output, same=" + same);
+            assertArrayEquals(ga[0], ga[1], "da, same=" + same);
+            assertArrayEquals(gb[0], gb[1], "db, same=" + same);
+        }
     }
 }

@@ -4,13 +4,23 @@ import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Parallel;
+import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
-/** y = a + b (same shapes): the residual connection. The gradient flows unchanged to both. */
+/** y = a + b (same shapes): the residual connection. The gradient flows unchanged to both (through the fused ReLU's mask, if any). */
 public final class AddOp {
     private AddOp() {}
 
     public static Variable apply(Variable a, Variable b) {
+        return apply(a, b, false);
+    }
+
+    /**
+     * relu(a + b) as one op when {@code relu} (a residual block's end): the sum is never stored,
+     * and backward masks dy by output > 0 once for both inputs. Same values and gradients as the
+     * two ops in sequence.
+     */
+    public static Variable apply(Variable a, Variable b, boolean relu) {
         if (!a.value().sameShape(b.value())) {
             throw new IllegalArgumentException("add: shapes differ: " + a.value().shapeString() + " + " + b.value().shapeString());
         }
@@ -20,17 +30,48 @@ public final class AddOp {
         Tensor y = Tensor.zeros(a.shape());
         float[] yd = y.data();
         Parallel.forRange(yd.length, 1 << 15, (s, e) -> {
-            for (int i = s; i < e; i++) yd[i] = x[i] + z[i];
-        });
-        OpProfile.add("AddOp fwd", 0, t0);
-        return Node.record(y, () -> new Node(a, b) {
-            @Override
-            protected void backward(Tensor dy) {
-                // dy is owned by the output, which drops it after this call: the first input gets a
-                // copy, the second adopts it (correct also for x + x: the adoption then adds in place).
-                if (needs(0)) inputs()[0].addGrad(dy);
-                if (needs(1)) inputs()[1].addGradOwned(dy);
+            if (relu) {
+                for (int i = s; i < e; i++) yd[i] = Math.max(x[i] + z[i], 0f);
+            } else {
+                for (int i = s; i < e; i++) yd[i] = x[i] + z[i];
             }
-        }, a, b);
+        });
+        OpProfile.add(relu ? "AddOp+ReLU fwd" : "AddOp fwd", 0, t0);
+        return Node.record(y, () -> new Backward(a, b, relu ? y : null), a, b);
+    }
+
+    private static final class Backward extends Node {
+        private Tensor reluOut; // the fused ReLU's output, or null
+
+        Backward(Variable a, Variable b, Tensor reluOut) {
+            super(a, b);
+            this.reluOut = reluOut;
+        }
+
+        @Override
+        public Tensor reluSigns() {
+            return reluOut;
+        }
+
+        @Override
+        protected String profileKey() {
+            return reluOut != null ? "AddOp+ReLU bwd" : "AddOp bwd";
+        }
+
+        @Override
+        protected void backward(Tensor dy) {
+            // dy is owned by the output, which drops it after this call (and a fused ReLU's masked
+            // copy is ours): the first input gets a copy, the second adopts it (correct also for
+            // x + x: the adoption then adds in place).
+            Tensor g = reluOut == null ? dy : ReluOp.maskedGradient(dy, reluOut);
+            if (needs(0)) inputs()[0].addGrad(g);
+            if (needs(1)) inputs()[1].addGradOwned(g);
+            else if (g != dy) BufferPool.recycle(g.data());
+        }
+
+        @Override
+        protected void release() {
+            reluOut = null;
+        }
     }
 }
