@@ -71,6 +71,8 @@ public final class DataLoader implements AutoCloseable {
     private final int prefetchBatches;
     private final boolean dropLast;
     private final ExecutorService pool;
+    /** The pool's threads, joined by close(): the executor reports termination a moment before they exit. */
+    private final java.util.Queue<Thread> workerThreads = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile BatchTransform batchTransform;
     private volatile Consumer<? super CorruptImageException> skipListener;
     private final AtomicLong skipped = new AtomicLong();
@@ -99,8 +101,12 @@ public final class DataLoader implements AutoCloseable {
         this.dropLast = dropLast;
         int id = LOADERS.incrementAndGet();
         // Daemon threads: a loader the program forgot to close must not keep the JVM alive.
-        this.pool = workers == 0 ? null
-                : Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("resnet4j-data-" + id + "-", 0).factory());
+        java.util.concurrent.ThreadFactory named = Thread.ofPlatform().daemon().name("resnet4j-data-" + id + "-", 0).factory();
+        this.pool = workers == 0 ? null : Executors.newFixedThreadPool(workers, r -> {
+            Thread t = named.newThread(r);
+            workerThreads.add(t);
+            return t;
+        });
     }
 
     /** Applies {@code t} (e.g. {@link MixUp}, {@link CutMix}) to every batch of later epochs; null for none. */
@@ -191,6 +197,7 @@ public final class DataLoader implements AutoCloseable {
         }
         try {
             pool.awaitTermination(10, TimeUnit.SECONDS);
+            for (Thread t : workerThreads) t.join(1000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
