@@ -40,22 +40,9 @@ public final class AddOp {
         return Node.record(y, () -> new Backward(a, b, relu ? y : null), a, b);
     }
 
-    private static final class Backward extends Node {
-        private Tensor reluOut; // the fused ReLU's output, or null
-
+    private static final class Backward extends FusedReluNode {
         Backward(Variable a, Variable b, Tensor reluOut) {
-            super(a, b);
-            this.reluOut = reluOut;
-        }
-
-        @Override
-        public Tensor reluSigns() {
-            return reluOut;
-        }
-
-        @Override
-        protected String profileKey() {
-            return reluOut != null ? "AddOp+ReLU bwd" : "AddOp bwd";
+            super("AddOp", reluOut, a, b);
         }
 
         @Override
@@ -63,15 +50,10 @@ public final class AddOp {
             // dy is owned by the output, which drops it after this call (and a fused ReLU's masked
             // copy is ours): the first input gets a copy, the second adopts it (correct also for
             // x + x: the adoption then adds in place).
-            Tensor g = reluOut == null ? dy : ReluOp.maskedGradient(dy, reluOut);
+            Tensor g = throughRelu(dy);
             if (needs(0)) inputs()[0].addGrad(g);
             if (needs(1)) inputs()[1].addGradOwned(g);
             else if (g != dy) BufferPool.recycle(g.data());
-        }
-
-        @Override
-        protected void release() {
-            reluOut = null;
         }
     }
 }

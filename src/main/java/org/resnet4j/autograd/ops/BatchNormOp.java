@@ -74,18 +74,16 @@ public final class BatchNormOp {
      * Backward of both modes: training through the batch statistics (mean, invstd saved by the
      * forward), eval through the fixed running statistics (copied at forward time).
      */
-    private static final class Backward extends Node {
+    private static final class Backward extends FusedReluNode {
         private Tensor x;
         private final Tensor gamma;
         private final boolean training;
         private final float[] a, b; // training: mean, invstd; eval: running mean, running var
         private final float eps;
-        private Tensor reluOut; // the fused ReLU's output, or null
 
         Backward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, boolean training, float[] a, float[] b, float eps,
                  Tensor reluOut) {
-            super(x, gamma, beta);
-            this.reluOut = reluOut;
+            super("BatchNormOp", reluOut, x, gamma, beta);
             this.x = xv;
             this.gamma = g;
             this.training = training;
@@ -95,19 +93,9 @@ public final class BatchNormOp {
         }
 
         @Override
-        public Tensor reluSigns() {
-            return reluOut;
-        }
-
-        @Override
-        protected String profileKey() {
-            return reluOut != null ? "BatchNormOp+ReLU bwd" : "BatchNormOp bwd";
-        }
-
-        @Override
         protected void backward(Tensor dy) {
-            Tensor masked = reluOut == null ? null : ReluOp.maskedGradient(dy, reluOut);
-            if (masked != null) dy = masked;
+            Tensor in = dy;
+            dy = throughRelu(dy);
             int[] d = dims(x);
             Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
             Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
@@ -118,13 +106,13 @@ public final class BatchNormOp {
             if (dx != null) inputs()[0].addGradOwned(dx);
             if (dg != null) inputs()[1].addGradOwned(dg);
             if (db != null) inputs()[2].addGradOwned(db);
-            if (masked != null) BufferPool.recycle(masked.data()); // a temporary: the next gradient may reuse it
+            if (dy != in) BufferPool.recycle(dy.data()); // the masked temporary: the next gradient may reuse it
         }
 
         @Override
         protected void release() {
+            super.release();
             x = null;
-            reluOut = null;
         }
     }
 }
