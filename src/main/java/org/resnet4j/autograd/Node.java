@@ -48,7 +48,20 @@ public abstract class Node {
         return null;
     }
 
-    /** Accumulates d(loss)/d(input) for each input that requires grad. */
+    /**
+     * Whether backward reads this node's own output (a ReLU's mask, for one). False lets the
+     * output be overwritten in place once consumed, as a residual add does with batch norm's
+     * output; true, the safe default, forbids it.
+     */
+    public boolean readsOwnOutput() {
+        return true;
+    }
+
+    /**
+     * Accumulates d(loss)/d(input) for each input that requires grad. {@code gradOutput} is the
+     * node's own: its output has let go of it, so backward may overwrite it (a ReLU masks it in
+     * place) or hand it on to an input ({@link Variable#addGradOwned}).
+     */
     protected abstract void backward(Tensor gradOutput);
 
     /** Drops saved tensors after backward; override when a node holds large buffers. */

@@ -108,10 +108,25 @@ public class Variable {
      */
     public void addGradOwned(Tensor g) {
         if (grad == null) {
-            grad = gradFn == null && BufferPool.isPooled(g.data()) ? g.copy() : g;
+            if (gradFn == null && BufferPool.isPooled(g.data())) {
+                grad = g.copy();
+                BufferPool.recycle(g.data()); // ours to give back: the caller gave it away
+            } else {
+                grad = g;
+            }
         } else {
             addInto(grad, g);
+            BufferPool.recycle(g.data());
         }
+    }
+
+    /**
+     * A zeroed tensor for a gradient of this variable to be computed into and then handed to
+     * {@link #addGradOwned}: on the heap for a leaf (a parameter's gradient outlives the step,
+     * and is then adopted without a copy), else from the step's pool.
+     */
+    public Tensor newGradBuffer(int... shape) {
+        return gradFn == null ? Tensor.of(new float[Tensor.numel(shape)], shape) : Tensor.zeros(shape);
     }
 
     private static void addInto(Tensor acc, Tensor g) {
@@ -152,6 +167,7 @@ public class Variable {
             }
         }
         addGrad(seed);
+        boolean releaseActivations = BufferPool.releasesActivations();
         for (Node node : order) {
             Variable out = node.output();
             Tensor g = out.grad;
@@ -164,12 +180,20 @@ public class Variable {
                 if (!adoptedByAnInput(node, g)) BufferPool.recycle(g.data()); // consumed: the next gradient may reuse it
             }
             node.markReleased();
+            // every reader of this output comes earlier in the order and has run: its storage is free
+            if (releaseActivations && out != this && !sharesAnInputsStorage(node, out.value)) BufferPool.recycle(out.value.data());
         }
     }
 
     /** Whether a node's backward passed {@code g}'s storage on as an input's gradient (adopted, or a reshape of it). */
     private static boolean adoptedByAnInput(Node node, Tensor g) {
         for (Variable in : node.inputs()) if (in != null && in.grad != null && in.grad.data() == g.data()) return true;
+        return false;
+    }
+
+    /** Whether a node's output is a view of an input or was written over one (then the input's maker gives it back). */
+    private static boolean sharesAnInputsStorage(Node node, Tensor out) {
+        for (Variable in : node.inputs()) if (in != null && in.value.data() == out.data()) return true;
         return false;
     }
 

@@ -106,7 +106,7 @@ public final class Benchmarks {
         for (int i = 0; i < batch; i++) y[i] = i % 10;
         SGD opt = new SGD(ParamGroups.of(m, false), 0.1, 0.9, 5e-4);
         CrossEntropyLoss loss = new CrossEntropyLoss();
-        BufferPool buffers = new BufferPool(); // as the Trainer: each step reuses the last one's buffers
+        BufferPool buffers = new BufferPool(true); // as the Trainer: each step reuses the last one's buffers
         double t = time(() -> {
             opt.zeroGrad();
             try (var step = buffers.open()) {

@@ -31,10 +31,14 @@ public final class Fusion {
         return bn.forward(x, true);
     }
 
-    /** relu(a + b), the end of a residual block: one op unless a forward hook is watching (see {@link #bnRelu}). */
+    /**
+     * relu(a + b), the end of a residual block: one op unless a forward hook is watching (see
+     * {@link #bnRelu}), written over a's storage when autograd allows it (torchvision's in-place
+     * {@code out += identity}); a must be the block's own temporary, read by nothing else.
+     */
     public static Variable addRelu(Module relu, Variable a, Variable b) {
         if (Module.forwardHookActive() || !(relu instanceof ReLU)) return relu.call(org.resnet4j.autograd.ops.AddOp.apply(a, b));
-        return org.resnet4j.autograd.ops.AddOp.apply(a, b, true);
+        return org.resnet4j.autograd.ops.AddOp.apply(a, b, true, true);
     }
 
     /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */

@@ -36,11 +36,36 @@ public final class BufferPool {
 
     private static final ThreadLocal<BufferPool> CURRENT = new ThreadLocal<>();
 
+    private final boolean releaseActivations;
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
     private final List<float[]> all = new ArrayList<>();
     private final IdentityHashMap<float[], Boolean> owned = new IdentityHashMap<>();
     private long bytes;
     private long reused, allocated;
+
+    /** A pool that keeps every forward value readable until the next {@link #open}. */
+    public BufferPool() {
+        this(false);
+    }
+
+    /**
+     * With {@code releaseActivations}, backward also gives back each op's forward output as soon
+     * as every op that read it has run its backward (PyTorch frees a saved activation when its
+     * last reference goes; here reverse topological order is that moment). Gradients then reuse
+     * activations' buffers, and a step's peak is about its activations alone. In exchange, the
+     * values of intermediate results (logits included) are unreadable after backward: read what
+     * you need before it. Values that share an input's storage (views, in-place results) are
+     * given back once, by the op that made the storage.
+     */
+    public BufferPool(boolean releaseActivations) {
+        this.releaseActivations = releaseActivations;
+    }
+
+    /** Whether backward in this thread's open pool gives back forward outputs ({@link #BufferPool(boolean)}). */
+    public static boolean releasesActivations() {
+        BufferPool p = CURRENT.get();
+        return p != null && p.releaseActivations;
+    }
 
     /** The open scope: closing it detaches the pool from the thread (its buffers stay valid until the next open). */
     public final class Scope implements AutoCloseable {
@@ -96,14 +121,14 @@ public final class BufferPool {
 
     /**
      * Gives {@code buffer} back to this thread's open pool before the step ends, if the pool owns
-     * it; the caller promises that nothing reads it any more. A no-op otherwise.
+     * it; the caller promises that nothing reads it any more. A no-op otherwise, and for a buffer
+     * already given back.
      */
     public static void recycle(float[] buffer) {
         BufferPool p = CURRENT.get();
         if (p != null && buffer != null && buffer.length >= MIN_ELEMENTS && p.owned.containsKey(buffer)) {
             ArrayDeque<float[]> q = p.free.computeIfAbsent(buffer.length, k -> new ArrayDeque<>());
-            // a buffer recycled twice would be handed to two tensors at once: refuse loudly
-            for (float[] f : q) if (f == buffer) throw new IllegalStateException("buffer of " + buffer.length + " floats recycled twice");
+            for (float[] f : q) if (f == buffer) return; // already free: queued once, or two tensors would get it
             q.push(buffer);
         }
     }
@@ -112,6 +137,15 @@ public final class BufferPool {
     public static boolean isPooled(float[] buffer) {
         BufferPool p = CURRENT.get();
         return p != null && buffer != null && buffer.length >= MIN_ELEMENTS && p.owned.containsKey(buffer);
+    }
+
+    /** Whether {@code buffer} is waiting in this thread's open pool to be handed out again (given back, or not yet taken this step). */
+    public static boolean isFree(float[] buffer) {
+        BufferPool p = CURRENT.get();
+        if (p == null || buffer == null) return false;
+        ArrayDeque<float[]> q = p.free.get(buffer.length);
+        if (q != null) for (float[] f : q) if (f == buffer) return true;
+        return false;
     }
 
     /** Bytes held by the pool's buffers. */

@@ -171,16 +171,16 @@ public final class Trainer {
                     long seen = 0, correct = 0;
                     Progress bar = new Progress(out, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs),
                             itersPerEpoch * c.batchSize);
-                    BufferPool buffers = new BufferPool();
+                    BufferPool buffers = new BufferPool(true); // backward gives activations back as it goes
                     for (Batch b : train.epoch(epoch)) {
                         double lr = schedule.lr(iteration);
                         opt.setLr(lr);
                         for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
-                        Variable logits;
                         float lv;
+                        int hits;
                         // activations and gradients reuse the previous step's buffers (valid until the next open)
                         try (var step = buffers.open()) {
-                            logits = model.call(Variable.constant(b.images()));
+                            Variable logits = model.call(Variable.constant(b.images()));
                             Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
                             lv = loss.value().data()[0];
                             if (!Float.isFinite(lv)) {
@@ -190,6 +190,7 @@ public final class Trainer {
                                         last == null ? "No checkpoint was written yet."
                                                 : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
                             }
+                            hits = Evaluation.topk(logits.value(), b.labels())[0]; // before backward gives the logits' buffer back
                             loss.backward();
                         }
                         if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
@@ -199,7 +200,6 @@ public final class Trainer {
                         if (ema != null) ema.update();
                         iteration++;
                         lossSum += (double) lv * b.size();
-                        int hits = Evaluation.topk(logits.value(), b.labels())[0];
                         correct += hits;
                         seen += b.size();
                         if (iterLog != null) {

@@ -83,4 +83,41 @@ class BatchNormReluFusionTest {
             assertArrayEquals(gb[0], gb[1], "db, same=" + same);
         }
     }
+
+    /**
+     * A residual block's end is written over batch norm's output (torchvision's in-place add),
+     * with the gradients of the out-of-place op; never over an output its maker's backward reads.
+     */
+    @org.junit.jupiter.api.Test
+    void addReluWritesOverBatchNormsOutputOnlyWhenAutogradAllows() {
+        float[][] da = new float[2][], dx = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            Variable x = Variable.leaf(Tensor.randn(21, 2, 3, 4, 5));
+            Variable gamma = Variable.leaf(Tensor.uniform(22, 0.5f, 1.5f, 3)), beta = Variable.leaf(Tensor.randn(23, 3));
+            Variable bn = BatchNormOp.apply(x, gamma, beta, Tensor.zeros(3), Tensor.full(1f, 3), true, 0.1f, 1e-5f);
+            Variable b = Variable.leaf(Tensor.randn(24, 2, 3, 4, 5));
+            Variable y = org.resnet4j.autograd.ops.AddOp.apply(bn, b, true, k == 1);
+            org.junit.jupiter.api.Assertions.assertEquals(k == 1, y.value().data() == bn.value().data(), "in place: " + (k == 1));
+            LossOps.mse(y, Variable.constant(Tensor.randn(25, y.shape()))).backward();
+            da[k] = b.grad().data();
+            dx[k] = x.grad().data();
+        }
+        assertArrayEquals(da[0], da[1], "db");
+        assertArrayEquals(dx[0], dx[1], "dx through batch norm");
+
+        Variable a = Variable.leaf(Tensor.randn(26, 2, 3, 4, 5));
+        Variable r = ReluOp.apply(a); // ReLU's backward reads its output: not overwritten
+        Variable y = org.resnet4j.autograd.ops.AddOp.apply(r, a, true, true);
+        assertTrue(y.value().data() != r.value().data(), "an output its maker's backward reads is kept");
+        Variable leaf = Variable.leaf(Tensor.randn(27, 2, 3));
+        assertTrue(org.resnet4j.autograd.ops.AddOp.apply(leaf, leaf, true, true).value().data() != leaf.value().data(),
+                "a leaf is never overwritten");
+
+        var m = org.resnet4j.models.Models.create("resnet50", org.resnet4j.models.ModelConfig.defaults(10));
+        m.train();
+        var block = (org.resnet4j.models.Bottleneck) m.namedModules().get("layer1.0");
+        Variable out = block.call(Variable.constant(Tensor.randn(28, 2, 64, 8, 8)));
+        Variable bn3 = out.gradFn().inputs()[0];
+        assertTrue(out.value().data() == bn3.value().data(), "a bottleneck in training ends in place over bn3's output");
+    }
 }

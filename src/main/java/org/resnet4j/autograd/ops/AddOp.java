@@ -4,7 +4,6 @@ import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Parallel;
-import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
 /** y = a + b (same shapes): the residual connection. The gradient flows unchanged to both (through the fused ReLU's mask, if any). */
@@ -21,13 +20,25 @@ public final class AddOp {
      * two ops in sequence.
      */
     public static Variable apply(Variable a, Variable b, boolean relu) {
+        return apply(a, b, relu, false);
+    }
+
+    /**
+     * As {@link #apply(Variable, Variable, boolean)}; with {@code overwriteA} the result is written
+     * over {@code a}'s storage, as torchvision's {@code out += identity} does, whenever autograd
+     * allows it: when a was made by an op whose backward does not read its own output (batch norm
+     * without a fused ReLU, a convolution) and is not a view of that op's input. That saves one
+     * block-sized tensor per residual block in training. The caller promises that nothing else
+     * reads a afterwards.
+     */
+    public static Variable apply(Variable a, Variable b, boolean relu, boolean overwriteA) {
         if (!a.value().sameShape(b.value())) {
             throw new IllegalArgumentException("add: shapes differ: " + a.value().shapeString() + " + " + b.value().shapeString());
         }
         if (a.isMeta()) return Variable.constant(Tensor.meta(a.shape()));
         float[] x = a.value().data(), z = b.value().data();
         long t0 = OpProfile.now();
-        Tensor y = Tensor.zeros(a.shape());
+        Tensor y = overwriteA && overwritable(a) ? a.value() : Tensor.zeros(a.shape());
         float[] yd = y.data();
         Parallel.forRange(yd.length, 1 << 15, (s, e) -> {
             if (relu) {
@@ -40,6 +51,13 @@ public final class AddOp {
         return Node.record(y, () -> new Backward(a, b, relu ? y : null), a, b);
     }
 
+    private static boolean overwritable(Variable a) {
+        Node maker = a.gradFn();
+        if (maker == null || maker.readsOwnOutput()) return false;
+        for (Variable in : maker.inputs()) if (in != null && in.value().data() == a.value().data()) return false;
+        return true;
+    }
+
     private static final class Backward extends FusedReluNode {
         Backward(Variable a, Variable b, Tensor reluOut) {
             super("AddOp", reluOut, a, b);
@@ -47,13 +65,12 @@ public final class AddOp {
 
         @Override
         protected void backward(Tensor dy) {
-            // dy is owned by the output, which drops it after this call (and a fused ReLU's masked
-            // copy is ours): the first input gets a copy, the second adopts it (correct also for
-            // x + x: the adoption then adds in place).
+            // dy is ours (the output drops it after this call; a fused ReLU masks it in place): the
+            // first input gets a copy, the second adopts it (correct also for x + x: the adoption
+            // then adds in place).
             Tensor g = throughRelu(dy);
             if (needs(0)) inputs()[0].addGrad(g);
             if (needs(1)) inputs()[1].addGradOwned(g);
-            else if (g != dy) BufferPool.recycle(g.data());
         }
     }
 }

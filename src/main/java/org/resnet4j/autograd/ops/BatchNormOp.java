@@ -4,7 +4,6 @@ import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.BatchNorm;
-import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -94,10 +93,11 @@ public final class BatchNormOp {
 
         @Override
         protected void backward(Tensor dy) {
-            Tensor in = dy;
             dy = throughRelu(dy);
             int[] d = dims(x);
-            Tensor dx = needs(0) ? Tensor.zeros(x.shape()) : null;
+            // dx is written over dy (ours: see Node): the kernels finish each channel's sums of dy
+            // before writing that channel's dx, element by element
+            Tensor dx = needs(0) ? dy : null;
             Tensor dg = needs(1) ? Tensor.zeros(d[1]) : null;
             Tensor db = needs(2) ? Tensor.zeros(d[1]) : null;
             float[] dxd = dx == null ? null : dx.data(), dgd = dg == null ? null : dg.data(), dbd = db == null ? null : db.data();
@@ -106,7 +106,6 @@ public final class BatchNormOp {
             if (dx != null) inputs()[0].addGradOwned(dx);
             if (dg != null) inputs()[1].addGradOwned(dg);
             if (db != null) inputs()[2].addGradOwned(db);
-            if (dy != in) BufferPool.recycle(dy.data()); // the masked temporary: the next gradient may reuse it
         }
 
         @Override

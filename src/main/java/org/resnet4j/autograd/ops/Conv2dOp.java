@@ -88,6 +88,11 @@ public final class Conv2dOp {
         }
 
         @Override
+        public boolean readsOwnOutput() {
+            return false; // it keeps its input and weight
+        }
+
+        @Override
         protected String profileKey() {
             return null; // timed below, backward-data and backward-weight apart
         }
@@ -103,8 +108,8 @@ public final class Conv2dOp {
             }
             if (needs(1) || needs(2)) {
                 long t0 = OpProfile.now();
-                Tensor dw = Tensor.zeros(w.shape());
-                Tensor db = needs(2) ? Tensor.zeros(s.cout()) : null;
+                Tensor dw = inputs()[1].newGradBuffer(w.shape());
+                Tensor db = needs(2) ? inputs()[2].newGradBuffer(s.cout()) : null;
                 Conv.backwardWeight(s, x.data(), dy.data(), dw.data(), db == null ? null : db.data(), false);
                 if (needs(1)) inputs()[1].addGradOwned(dw);
                 if (db != null) inputs()[2].addGradOwned(db);

@@ -19,14 +19,19 @@ abstract class FusedReluNode extends Node {
         this.reluOut = reluOut;
     }
 
-    /** dy masked by the fused ReLU's output (a new, pooled tensor), or dy itself when there is none. */
+    /** dy masked in place by the fused ReLU's output (the node owns dy), or dy as it is when there is none. */
     final Tensor throughRelu(Tensor dy) {
-        return reluOut == null ? dy : ReluOp.maskedGradient(dy, reluOut);
+        return reluOut == null ? dy : ReluOp.maskInPlace(dy, reluOut);
     }
 
     @Override
     public final Tensor reluSigns() {
         return reluOut;
+    }
+
+    @Override
+    public final boolean readsOwnOutput() {
+        return reluOut != null;
     }
 
     @Override

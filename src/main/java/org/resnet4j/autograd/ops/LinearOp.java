@@ -40,7 +40,7 @@ public final class LinearOp {
                     inputs()[0].addGradOwned(dx);
                 }
                 if (needs(1)) { // dW[out, in] = dy^T x
-                    Tensor dw = Tensor.zeros(out, in);
+                    Tensor dw = inputs()[1].newGradBuffer(out, in);
                     Gemm.gemm(true, false, out, in, n, g, 0, out, xv.data(), 0, in, dw.data(), 0, in, false);
                     inputs()[1].addGradOwned(dw);
                 }

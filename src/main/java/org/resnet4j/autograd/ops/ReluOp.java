@@ -28,10 +28,14 @@ public final class ReluOp {
         return Node.record(y, () -> new Backward(x, y), x);
     }
 
-    /** dy where y > 0, else 0: ReLU's backward from its output (also the fused BN+ReLU's). */
-    static Tensor maskedGradient(Tensor dy, Tensor y) {
-        Tensor dx = Tensor.zeros(y.shape());
-        float[] g = dy.data(), yd = y.data(), d = dx.data();
+    /**
+     * dy where y > 0, else 0, written over dy: ReLU's backward from its output (also the fused
+     * BN+ReLU's and add+ReLU's). In place because a node owns the gradient it is given (its
+     * output drops it after the node's backward), so no second block-sized buffer is needed.
+     */
+    static Tensor maskInPlace(Tensor dy, Tensor y) {
+        if (!dy.sameShape(y)) throw new IllegalStateException("gradient shape " + dy.shapeString() + " for value " + y.shapeString());
+        float[] g = dy.data(), yd = y.data(), d = g;
         Parallel.forRange(d.length, 1 << 15, (a, b) -> {
             int i = a;
             for (; i + S.length() <= b; i += S.length()) { // a select C2 does not vectorize by itself
@@ -40,7 +44,7 @@ public final class ReluOp {
             }
             for (; i < b; i++) d[i] = yd[i] > 0f ? g[i] : 0f;
         });
-        return dx;
+        return dy;
     }
 
     private static final class Backward extends Node {
@@ -58,7 +62,7 @@ public final class ReluOp {
 
         @Override
         protected void backward(Tensor dy) {
-            inputs()[0].addGradOwned(maskedGradient(dy, y));
+            inputs()[0].addGradOwned(maskInPlace(dy, y));
         }
 
         @Override
