@@ -20,6 +20,7 @@ public class Variable {
     private Tensor grad;
     private Node gradFn;
     private boolean requiresGrad;
+    private boolean valueReleased;
 
     public Variable(Tensor value, boolean requiresGrad) {
         this.value = value;
@@ -37,7 +38,23 @@ public class Variable {
     }
 
     public Tensor value() {
+        if (valueReleased) {
+            throw new IllegalStateException("this " + value.shapeString() + " value was given back to the step's buffer pool"
+                    + " (BufferPool(true) releases activations during backward): read it before backward");
+        }
         return value;
+    }
+
+    /**
+     * Gives this value's storage back to the thread's open pool now, if the pool owns it and
+     * releases activations ({@link BufferPool#BufferPool(boolean)}); {@link #value()} then
+     * throws instead of showing a buffer that something else reuses. The caller promises that
+     * nothing reads the value any more (no op's backward does: see {@link Node#readsOwnOutput}).
+     */
+    public void releaseValue() {
+        if (valueReleased || !BufferPool.releasesActivations() || !BufferPool.isPooled(value.data())) return;
+        BufferPool.recycle(value.data());
+        valueReleased = true;
     }
 
     /** Replaces the value (same shape), e.g. when loading weights into a parameter. */
@@ -181,7 +198,7 @@ public class Variable {
             }
             node.markReleased();
             // every reader of this output comes earlier in the order and has run: its storage is free
-            if (releaseActivations && out != this && !sharesAnInputsStorage(node, out.value)) BufferPool.recycle(out.value.data());
+            if (releaseActivations && out != this && !sharesAnInputsStorage(node, out.value)) out.releaseValue();
         }
     }
 

@@ -80,7 +80,7 @@ public final class Conv {
             // Stride 1: the gradient of a convolution is a convolution of dy with the weights
             // flipped in space and transposed in channels, padded by dil*(k-1) - pad. That runs
             // on the fast im2col + GEMM path instead of scattering through col2im.
-            float[] wf = new float[w.length];
+            float[] wf = Workspace.get(Workspace.Slot.WEIGHTS, w.length);
             for (int g = 0; g < s.groups(); g++)
                 for (int co = 0; co < coutG; co++)
                     for (int ci = 0; ci < cinG; ci++)
@@ -92,7 +92,7 @@ public final class Conv {
             return;
         }
         // W_g^T once per call, [colRows x coutG] per group, so the per-image GEMMs read rows.
-        float[] wt = new float[w.length];
+        float[] wt = Workspace.get(Workspace.Slot.WEIGHTS, w.length);
         for (int g = 0; g < s.groups(); g++) {
             int base = g * coutG * rows;
             for (int co = 0; co < coutG; co++)
@@ -119,7 +119,6 @@ public final class Conv {
     /** dw (+)= d(loss)/d(w); db (+)= d(loss)/d(bias) when db is not null. Overwrites unless accumulate. */
     public static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
         int workers = Math.min(Parallel.threads(), s.n());
-        float[][] partial = new float[workers][];
         int rows = s.colRows(), coutG = s.coutPerGroup(), wsize = s.weightSize();
         // Computed transposed, dW_g^T [rows x coutG] += col [rows x P] * dY_g^T [P x coutG]: the
         // large im2col matrix is then the GEMM's A, read once in its natural row order, and only
@@ -131,20 +130,25 @@ public final class Conv {
         // [coutG x batch*P] matrix), one GEMM per batch. (bench --profile had resnet50's 7x7 and
         // 14x14 backward-weight at 37-56 GFLOPS per image, against 95-240 for the larger images.)
         int px = s.outPixels();
+        // the partial sums live in the calling thread's workspace, one region per chunk (a pool
+        // thread may run two chunks one after the other, so its own workspace would not do)
+        float[] partial = Workspace.get(Workspace.Slot.ACC, workers * wsize);
+        Arrays.fill(partial, 0, workers * wsize, 0f);
         Parallel.forRange(workers, 1, (t0, t1) -> {
+            int accOff = t0 * wsize; // a chunk of several t sums them all into its region
             for (int t = t0; t < t1; t++) {
-                float[] acc = new float[wsize];
                 int i0 = (int) ((long) s.n() * t / workers), i1 = (int) ((long) s.n() * (t + 1) / workers);
                 int batch = Math.max(1, Math.min(i1 - i0, (MIN_WEIGHT_GRAD_DEPTH + px - 1) / px));
-                float[] col = new float[s.isPointwise() && batch == 1 ? 0 : rows * px];
-                float[] colB = batch == 1 ? null : new float[rows * batch * px], dyB = batch == 1 ? null : new float[coutG * batch * px];
+                float[] col = Workspace.get(Workspace.Slot.COL, s.isPointwise() && batch == 1 ? 0 : rows * px);
+                float[] colB = batch == 1 ? null : Workspace.get(Workspace.Slot.COL_BATCH, rows * batch * px);
+                float[] dyB = batch == 1 ? null : Workspace.get(Workspace.Slot.DY_BATCH, coutG * batch * px);
                 for (int img0 = i0; img0 < i1; img0 += batch) {
                     int b = Math.min(batch, i1 - img0), depth = b * px;
                     for (int g = 0; g < s.groups(); g++) {
                         if (batch == 1) {
                             float[] src = colOf(s, x, img0, g, col);
                             Gemm.gemm(false, true, rows, coutG, px, src, src == x ? inOffset(s, img0, g) : 0, px,
-                                    dy, outOffset(s, img0, g), px, acc, g * coutG * rows, coutG, true);
+                                    dy, outOffset(s, img0, g), px, partial, accOff + g * coutG * rows, coutG, true);
                             continue;
                         }
                         for (int j = 0; j < b; j++) {
@@ -154,18 +158,17 @@ public final class Conv {
                             int dyOff = outOffset(s, img0 + j, g);
                             for (int co = 0; co < coutG; co++) System.arraycopy(dy, dyOff + co * px, dyB, co * depth + j * px, px);
                         }
-                        Gemm.gemm(false, true, rows, coutG, depth, colB, 0, depth, dyB, 0, depth, acc, g * coutG * rows, coutG, true);
+                        Gemm.gemm(false, true, rows, coutG, depth, colB, 0, depth, dyB, 0, depth, partial, accOff + g * coutG * rows, coutG, true);
                     }
                 }
-                partial[t] = acc;
             }
         });
         if (!accumulate) Arrays.fill(dw, 0, wsize, 0f);
-        for (float[] p : partial) {
+        for (int t = 0; t < workers; t++) {
             for (int g = 0; g < s.groups(); g++) {
-                int base = g * coutG * rows;
+                int base = g * coutG * rows, pBase = t * wsize + base;
                 for (int r = 0; r < rows; r++)
-                    for (int co = 0; co < coutG; co++) dw[base + co * rows + r] += p[base + r * coutG + co];
+                    for (int co = 0; co < coutG; co++) dw[base + co * rows + r] += partial[pBase + r * coutG + co];
             }
         }
         if (db != null) {
@@ -190,11 +193,11 @@ public final class Conv {
     private static void perImage(int n, ImageBody body, int colSize) {
         if (n >= Parallel.threads()) {
             Parallel.forRange(n, 1, (i0, i1) -> {
-                float[] col = new float[colSize];
+                float[] col = Workspace.get(Workspace.Slot.COL, colSize);
                 for (int i = i0; i < i1; i++) body.run(i, col);
             });
         } else {
-            float[] col = new float[colSize];
+            float[] col = Workspace.get(Workspace.Slot.COL, colSize);
             for (int i = 0; i < n; i++) body.run(i, col);
         }
     }

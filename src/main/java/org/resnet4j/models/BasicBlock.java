@@ -46,6 +46,6 @@ public final class BasicBlock extends Module {
         Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
         out = bn2.call(conv2.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);
-        return Fusion.addRelu(relu, out, identity);
+        return Fusion.addRelu(relu, out, identity, downsample != null);
     }
 }

@@ -46,6 +46,6 @@ public final class Bottleneck extends Module {
         out = Fusion.bnRelu(bn2, relu, conv2.call(out));
         out = bn3.call(conv3.call(out));
         Variable identity = downsample == null ? x : downsample.call(x);
-        return Fusion.addRelu(relu, out, identity);
+        return Fusion.addRelu(relu, out, identity, downsample != null);
     }
 }

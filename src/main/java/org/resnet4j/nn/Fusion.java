@@ -37,8 +37,16 @@ public final class Fusion {
      * {@code out += identity}); a must be the block's own temporary, read by nothing else.
      */
     public static Variable addRelu(Module relu, Variable a, Variable b) {
+        return addRelu(relu, a, b, false);
+    }
+
+    /**
+     * As {@link #addRelu(Module, Variable, Variable)}; {@code bTemporary}: b is the block's own
+     * too (a projection shortcut's output), and its storage is given back right after the sum.
+     */
+    public static Variable addRelu(Module relu, Variable a, Variable b, boolean bTemporary) {
         if (Module.forwardHookActive() || !(relu instanceof ReLU)) return relu.call(org.resnet4j.autograd.ops.AddOp.apply(a, b));
-        return org.resnet4j.autograd.ops.AddOp.apply(a, b, true, true);
+        return org.resnet4j.autograd.ops.AddOp.apply(a, b, true, true, bTemporary);
     }
 
     /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */

@@ -100,10 +100,15 @@ class BufferPoolTest {
             BufferPool pool = new BufferPool(release);
             try (var s = pool.open()) {
                 Variable h = org.resnet4j.autograd.ops.ReluOp.apply(org.resnet4j.autograd.ops.AddOp.apply(w, w));
-                float[] kept = h.value().data().clone();
+                float[] storage = h.value().data(), kept = storage.clone();
                 org.resnet4j.autograd.ops.LossOps.mse(h, Variable.constant(Tensor.zeros(h.shape()))).backward();
-                assertEquals(release, BufferPool.isFree(h.value().data()), "release " + release);
-                if (!release) assertArrayEquals(kept, h.value().data(), "a keeping pool leaves values readable after backward");
+                assertEquals(release, BufferPool.isFree(storage), "release " + release);
+                if (release) {
+                    var e = assertThrows(IllegalStateException.class, h::value, "a given-back value is not shown");
+                    assertTrue(e.getMessage().contains("read it before backward"), e.getMessage());
+                } else {
+                    assertArrayEquals(kept, h.value().data(), "a keeping pool leaves values readable after backward");
+                }
             }
         }
     }

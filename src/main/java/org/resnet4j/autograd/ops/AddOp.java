@@ -32,6 +32,16 @@ public final class AddOp {
      * reads a afterwards.
      */
     public static Variable apply(Variable a, Variable b, boolean relu, boolean overwriteA) {
+        return apply(a, b, relu, overwriteA, false);
+    }
+
+    /**
+     * As {@link #apply(Variable, Variable, boolean, boolean)}; with {@code releaseB}, b's storage
+     * also goes back to a releasing pool ({@link Variable#releaseValue}) right after the sum, when
+     * autograd allows it as for a: a projection shortcut's batch-norm output is read by nothing
+     * else, and the next block's activations can reuse it.
+     */
+    public static Variable apply(Variable a, Variable b, boolean relu, boolean overwriteA, boolean releaseB) {
         if (!a.value().sameShape(b.value())) {
             throw new IllegalArgumentException("add: shapes differ: " + a.value().shapeString() + " + " + b.value().shapeString());
         }
@@ -47,6 +57,7 @@ public final class AddOp {
                 for (int i = s; i < e; i++) yd[i] = x[i] + z[i];
             }
         });
+        if (releaseB && z != yd && overwritable(b)) b.releaseValue();
         OpProfile.add(relu ? "AddOp+ReLU fwd" : "AddOp fwd", 0, t0);
         return Node.record(y, () -> new Backward(a, b, relu ? y : null), a, b);
     }
