@@ -10,6 +10,7 @@ public abstract class Node {
     private final Variable[] inputs;
     private Variable output;
     private boolean released;
+    private Tensor recomputed; // the output, recomputed for backward after its storage was given back early
 
     protected Node(Variable... inputs) {
         this.inputs = inputs;
@@ -67,9 +68,51 @@ public abstract class Node {
     /** Drops saved tensors after backward; override when a node holds large buffers. */
     protected void release() {}
 
+    /**
+     * Whether this node can recompute its output from what its backward keeps anyway, so the
+     * output's storage may be given back as soon as the forward pass has consumed it
+     * ({@link Variable#releaseRecomputable}). A fused BN+ReLU can: from its input and its
+     * per-channel scale and shift.
+     */
+    protected boolean canRecomputeOutput() {
+        return false;
+    }
+
+    /** The output computed again, bit for bit, into a new tensor (only when {@link #canRecomputeOutput}). */
+    protected Tensor recomputeOutput() {
+        throw new UnsupportedOperationException(name() + " cannot recompute its output");
+    }
+
+    /** The output's storage has been given back: forget any reference to it. */
+    protected void outputReleased() {}
+
+    /** The output recomputed once for all its readers in backward; given back when this node is released. */
+    final Tensor recomputedOutput() {
+        if (recomputed == null) {
+            long t0 = OpProfile.now();
+            recomputed = recomputeOutput();
+            OpProfile.add(profileBase() + " recompute", 0, t0);
+        }
+        return recomputed;
+    }
+
+    /** For subclasses whose backward reads the output: the recomputed one (see {@link #recomputedOutput}). */
+    protected final Tensor outputForBackward() {
+        return recomputedOutput();
+    }
+
+    private String profileBase() {
+        String k = profileKey();
+        return k == null ? name() : k.endsWith(" bwd") ? k.substring(0, k.length() - 4) : k;
+    }
+
     final void markReleased() {
         released = true;
         release();
+        if (recomputed != null) {
+            org.resnet4j.tensor.BufferPool.recycle(recomputed.data());
+            recomputed = null;
+        }
     }
 
     final boolean isReleased() {

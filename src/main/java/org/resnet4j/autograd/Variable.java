@@ -46,6 +46,28 @@ public class Variable {
     }
 
     /**
+     * Gives this value's storage back now, as {@link #releaseValue}, when its maker can compute it
+     * again ({@link Node#canRecomputeOutput}): the backward that recomputes rather than stores.
+     * Every op that saved the value for backward then reads it through {@link #valueForBackward},
+     * which recomputes it once. For the input of a convolution that follows a fused BN+ReLU, that
+     * saves one activation per convolution at the price of one elementwise pass in backward.
+     */
+    public void releaseRecomputable() {
+        if (valueReleased || gradFn == null || !gradFn.canRecomputeOutput()) return;
+        if (!BufferPool.releasesActivations() || !BufferPool.isPooled(value.data())) return;
+        gradFn.outputReleased();
+        BufferPool.recycle(value.data());
+        valueReleased = true;
+    }
+
+    /** The value as an op's backward needs it: the stored one, or recomputed by its maker if it was given back early. */
+    public Tensor valueForBackward() {
+        if (!valueReleased) return value;
+        if (gradFn == null || !gradFn.canRecomputeOutput()) value(); // throws: given back, and nothing can recompute it
+        return gradFn.recomputedOutput();
+    }
+
+    /**
      * Gives this value's storage back to the thread's open pool now, if the pool owns it and
      * releases activations ({@link BufferPool#BufferPool(boolean)}); {@link #value()} then
      * throws instead of showing a buffer that something else reuses. The caller promises that

@@ -25,6 +25,16 @@ public final class BatchNorm {
     /** As above, then max(y, 0) in the same pass when {@code relu} (BN+ReLU fused for training). */
     public static void forwardTrain(int n, int c, int hw, float[] x, float[] gamma, float[] beta, float eps,
                                     float[] y, float[] saveMean, float[] saveInvstd, float[] batchVar, boolean relu) {
+        forwardTrain(n, c, hw, x, gamma, beta, eps, y, saveMean, saveInvstd, batchVar, relu, null, null);
+    }
+
+    /**
+     * As above, also saving the per-channel float scale and shift that y was computed with (when
+     * the arrays are not null), so {@link #affine} can recompute y bit for bit from x.
+     */
+    public static void forwardTrain(int n, int c, int hw, float[] x, float[] gamma, float[] beta, float eps,
+                                    float[] y, float[] saveMean, float[] saveInvstd, float[] batchVar, boolean relu,
+                                    float[] saveScale, float[] saveShift) {
         Parallel.forRange(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double sum = 0, sq = 0;
@@ -39,9 +49,30 @@ public final class BatchNorm {
                 batchVar[ch] = (float) var;
                 float scale = (float) (invstd * gamma[ch]);
                 float shift = (float) (beta[ch] - mean * invstd * gamma[ch]);
+                if (saveScale != null) {
+                    saveScale[ch] = scale;
+                    saveShift[ch] = shift;
+                }
                 affine(x, y, n, c, hw, ch, scale, shift, relu);
             }
         });
+    }
+
+    /** y = x * scale + shift per channel (then max(y, 0) when {@code relu}): a saved forward, recomputed. */
+    public static void affine(int n, int c, int hw, float[] x, float[] scale, float[] shift, float[] y, boolean relu) {
+        Parallel.forRange(c, 1, (c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) affine(x, y, n, c, hw, ch, scale[ch], shift[ch], relu);
+        });
+    }
+
+    /** The eval-mode scale and shift of each channel, as {@link #forwardEval} applies them. */
+    public static void evalScaleShift(float[] gamma, float[] beta, float[] runningMean, float[] runningVar, float eps,
+                                      float[] scale, float[] shift) {
+        for (int ch = 0; ch < scale.length; ch++) {
+            double invstd = 1.0 / Math.sqrt(runningVar[ch] + (double) eps);
+            scale[ch] = (float) (invstd * gamma[ch]);
+            shift[ch] = (float) (beta[ch] - runningMean[ch] * invstd * gamma[ch]);
+        }
     }
 
     /** Eval forward: the running statistics make BN one per-channel affine map. */

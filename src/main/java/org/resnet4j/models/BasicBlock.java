@@ -44,7 +44,7 @@ public final class BasicBlock extends Module {
             return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
         }
         Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
-        out = bn2.call(conv2.call(out));
+        out = bn2.call(Fusion.convReleasingInput(conv2, out));
         Variable identity = downsample == null ? x : downsample.call(x);
         return Fusion.addRelu(relu, out, identity, downsample != null);
     }

@@ -43,8 +43,8 @@ public final class Bottleneck extends Module {
             return Fusion.convBn(conv3, bn3, out, identity, true);
         }
         Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
-        out = Fusion.bnRelu(bn2, relu, conv2.call(out));
-        out = bn3.call(conv3.call(out));
+        out = Fusion.bnRelu(bn2, relu, Fusion.convReleasingInput(conv2, out));
+        out = bn3.call(Fusion.convReleasingInput(conv3, out));
         Variable identity = downsample == null ? x : downsample.call(x);
         return Fusion.addRelu(relu, out, identity, downsample != null);
     }

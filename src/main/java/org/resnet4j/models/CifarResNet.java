@@ -90,7 +90,7 @@ public final class CifarResNet extends Module {
                 Variable identity = plain ? null : shortcut == null ? x : Fusion.shortcut(shortcut, x);
                 return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
             }
-            Variable y = bn2.call(conv2.call(Fusion.bnRelu(bn1, relu, conv1.call(x))));
+            Variable y = bn2.call(Fusion.convReleasingInput(conv2, Fusion.bnRelu(bn1, relu, conv1.call(x))));
             return plain ? relu.call(y) : Fusion.addRelu(relu, y, shortcut == null ? x : shortcut.call(x));
         }
     }

@@ -49,6 +49,20 @@ public final class Fusion {
         return org.resnet4j.autograd.ops.AddOp.apply(a, b, true, true, bTemporary);
     }
 
+    /**
+     * conv(x), after which x's storage goes back to a releasing pool when x's maker can recompute
+     * it (a fused BN+ReLU): the conv's backward-weight and the ReLU's mask recompute it from the
+     * BN's kept input, one elementwise pass, instead of keeping a second activation per layer (the
+     * idea of Chen et al. 2016, "Training deep nets with sublinear memory cost", applied to the
+     * cheapest layer). x must be the block's own temporary, read by nothing else; with a forward
+     * hook watching, nothing is given back.
+     */
+    public static Variable convReleasingInput(Conv2d conv, Variable x) {
+        Variable y = conv.call(x);
+        if (!Module.forwardHookActive()) x.releaseRecomputable();
+        return y;
+    }
+
     /** A projection shortcut, Sequential(Conv2d, BatchNorm2d), fused; any other module runs as usual. */
     public static Variable shortcut(Module m, Variable x) {
         if (m instanceof Sequential s && s.size() == 2 && s.get(0) instanceof Conv2d c && s.get(1) instanceof BatchNorm2d b) {

@@ -94,6 +94,24 @@ class BufferPoolTest {
     }
 
     @Test
+    void eachBlocksInnerActivationIsRecomputedOnceInsteadOfKept() {
+        Module m = Models.create("resnet20", ModelConfig.defaults(10));
+        m.train();
+        Tensor x = Tensor.randn(7, 8, 3, 32, 32);
+        int[] y = {0, 1, 2, 3, 4, 5, 6, 7};
+        for (boolean release : new boolean[] {false, true}) {
+            org.resnet4j.autograd.OpProfile.start();
+            try (var s = new BufferPool(release).open()) {
+                new CrossEntropyLoss().apply(m.call(Variable.constant(x)), y).backward();
+            }
+            long recomputed = org.resnet4j.autograd.OpProfile.stop().stream()
+                    .filter(r -> r.op().equals("BatchNormOp+ReLU recompute")).mapToLong(org.resnet4j.autograd.OpProfile.Row::calls).sum();
+            // ResNet-20 has 9 blocks, each with one conv whose input (bn1's output) is given back
+            assertEquals(release ? 9 : 0, recomputed, "release " + release);
+        }
+    }
+
+    @Test
     void backwardGivesActivationsBackOnlyInAReleasingPool() {
         Variable w = Variable.leaf(Tensor.randn(3, 2, BIG));
         for (boolean release : new boolean[] {false, true}) {

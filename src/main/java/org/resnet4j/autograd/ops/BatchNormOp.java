@@ -45,7 +45,9 @@ public final class BatchNormOp {
         float[] xd = x.value().data();
         if (training) {
             float[] mean = new float[c], invstd = new float[c], var = new float[c];
-            BatchNorm.forwardTrain(n, c, hw, xd, gamma.value().data(), beta.value().data(), eps, y.data(), mean, invstd, var, relu);
+            float[] scale = relu ? new float[c] : null, shift = relu ? new float[c] : null; // to recompute y (see Backward)
+            BatchNorm.forwardTrain(n, c, hw, xd, gamma.value().data(), beta.value().data(), eps, y.data(), mean, invstd, var, relu,
+                    scale, shift);
             float[] rm = runningMean.data(), rv = runningVar.data();
             double unbias = (double) n * hw / (n * hw - 1);
             for (int ch = 0; ch < c; ch++) {
@@ -54,14 +56,18 @@ public final class BatchNormOp {
             }
             Tensor xv = x.value(), g = gamma.value();
             OpProfile.add(relu ? "BatchNormOp+ReLU fwd" : "BatchNormOp fwd", 0, t0);
-            return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps, relu ? y : null), x, gamma, beta);
+            return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, true, mean, invstd, eps, relu ? y : null, scale, shift),
+                    x, gamma, beta);
         }
         BatchNorm.forwardEval(n, c, hw, xd, gamma.value().data(), beta.value().data(),
                 runningMean.data(), runningVar.data(), eps, y.data(), relu);
         Tensor xv = x.value(), g = gamma.value();
         float[] rmCopy = runningMean.data().clone(), rvCopy = runningVar.data().clone();
+        float[] scale = relu ? new float[c] : null, shift = relu ? new float[c] : null;
+        if (relu) BatchNorm.evalScaleShift(gamma.value().data(), beta.value().data(), rmCopy, rvCopy, eps, scale, shift);
         OpProfile.add(relu ? "BatchNormOp+ReLU fwd" : "BatchNormOp fwd", 0, t0);
-        return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps, relu ? y : null), x, gamma, beta);
+        return Node.record(y, () -> new Backward(x, gamma, beta, xv, g, false, rmCopy, rvCopy, eps, relu ? y : null, scale, shift),
+                x, gamma, beta);
     }
 
     private static int[] dims(Tensor x) {
@@ -79,9 +85,10 @@ public final class BatchNormOp {
         private final boolean training;
         private final float[] a, b; // training: mean, invstd; eval: running mean, running var
         private final float eps;
+        private final float[] scale, shift; // with a fused ReLU: y = max(x * scale + shift, 0) per channel, as computed
 
         Backward(Variable x, Variable gamma, Variable beta, Tensor xv, Tensor g, boolean training, float[] a, float[] b, float eps,
-                 Tensor reluOut) {
+                 Tensor reluOut, float[] scale, float[] shift) {
             super("BatchNormOp", reluOut, x, gamma, beta);
             this.x = xv;
             this.gamma = g;
@@ -89,6 +96,22 @@ public final class BatchNormOp {
             this.a = a;
             this.b = b;
             this.eps = eps;
+            this.scale = scale;
+            this.shift = shift;
+        }
+
+        /** The fused BN+ReLU's output is one affine pass over the kept input: cheaper to redo than to keep. */
+        @Override
+        protected boolean canRecomputeOutput() {
+            return scale != null && x != null;
+        }
+
+        @Override
+        protected Tensor recomputeOutput() {
+            int[] d = dims(x);
+            Tensor y = Tensor.zeros(x.shape());
+            BatchNorm.affine(d[0], d[1], d[2], x.data(), scale, shift, y.data(), true);
+            return y;
         }
 
         @Override

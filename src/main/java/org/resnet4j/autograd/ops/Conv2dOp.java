@@ -78,7 +78,7 @@ public final class Conv2dOp {
 
     private static final class Backward extends Node {
         private final ConvShape s;
-        private Tensor x, w;
+        private Tensor x, w; // x for its shape: its values are read through the input (see backward)
 
         Backward(Variable x, Variable w, Variable b, ConvShape s, Tensor xv, Tensor wv) {
             super(x, w, b);
@@ -110,7 +110,9 @@ public final class Conv2dOp {
                 long t0 = OpProfile.now();
                 Tensor dw = inputs()[1].newGradBuffer(w.shape());
                 Tensor db = needs(2) ? inputs()[2].newGradBuffer(s.cout()) : null;
-                Conv.backwardWeight(s, x.data(), dy.data(), dw.data(), db == null ? null : db.data(), false);
+                // the input as stored, or recomputed when it was given back after the forward (Fusion.convReleasingInput)
+                Tensor in = inputs()[0].valueForBackward();
+                Conv.backwardWeight(s, in.data(), dy.data(), dw.data(), db == null ? null : db.data(), false);
                 if (needs(1)) inputs()[1].addGradOwned(dw);
                 if (db != null) inputs()[2].addGradOwned(db);
                 if (t0 != 0) OpProfile.add(Conv2dOp.profileKey(s) + " bwd-weight", s.macs(), t0);

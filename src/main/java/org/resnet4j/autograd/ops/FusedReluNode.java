@@ -11,32 +11,43 @@ import org.resnet4j.tensor.Tensor;
  */
 abstract class FusedReluNode extends Node {
     private final String op;
-    private Tensor reluOut; // the fused ReLU's output, or null
+    private final boolean relu;
+    private Tensor reluOut; // the fused ReLU's output (null without one, or once given back to be recomputed)
 
     FusedReluNode(String op, Tensor reluOut, Variable... inputs) {
         super(inputs);
         this.op = op;
+        this.relu = reluOut != null;
         this.reluOut = reluOut;
     }
 
     /** dy masked in place by the fused ReLU's output (the node owns dy), or dy as it is when there is none. */
     final Tensor throughRelu(Tensor dy) {
-        return reluOut == null ? dy : ReluOp.maskInPlace(dy, reluOut);
+        return relu ? ReluOp.maskInPlace(dy, reluSigns()) : dy;
+    }
+
+    final boolean hasRelu() {
+        return relu;
     }
 
     @Override
     public final Tensor reluSigns() {
-        return reluOut;
+        return !relu ? null : reluOut != null ? reluOut : outputForBackward();
     }
 
     @Override
     public final boolean readsOwnOutput() {
-        return reluOut != null;
+        return relu;
+    }
+
+    @Override
+    protected void outputReleased() {
+        reluOut = null;
     }
 
     @Override
     protected final String profileKey() {
-        return op + (reluOut != null ? "+ReLU bwd" : " bwd");
+        return op + (relu ? "+ReLU bwd" : " bwd");
     }
 
     @Override
