@@ -21,6 +21,7 @@ public class Variable {
     private Node gradFn;
     private boolean requiresGrad;
     private boolean valueReleased;
+    private float[] spareGrad; // a leaf's last gradient storage, kept by zeroGradKeepingStorage for reuse
 
     public Variable(Tensor value, boolean requiresGrad) {
         this.value = value;
@@ -104,6 +105,17 @@ public class Variable {
         grad = null;
     }
 
+    /**
+     * As {@link #zeroGrad}, but the gradient's storage is kept for the next backward to compute
+     * into (zeroed first), as PyTorch's {@code zero_grad(set_to_none=False)} keeps it: a training
+     * loop then allocates no gradient arrays. {@link #grad()} reads null until backward writes a
+     * new one; a caller that wants the old gradient past this call must copy it.
+     */
+    public void zeroGradKeepingStorage() {
+        if (grad != null && gradFn == null && !BufferPool.isPooled(grad.data())) spareGrad = grad.data();
+        grad = null;
+    }
+
     public boolean requiresGrad() {
         return requiresGrad;
     }
@@ -130,8 +142,9 @@ public class Variable {
     /** grad += g, copying g (safe when g is shared or owned by someone else). */
     public void addGrad(Tensor g) {
         if (grad == null) {
-            if (gradFn == null) {
-                grad = g.copy(); // a leaf's gradient outlives the step: on the heap
+            if (gradFn == null) { // a leaf's gradient outlives the step: on the heap
+                grad = Tensor.of(leafGradStorage(g.size()), g.shape());
+                System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
             } else { // an intermediate one is dropped within the step: from the step's buffer pool, if any
                 grad = Tensor.zeros(g.shape());
                 System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
@@ -148,7 +161,8 @@ public class Variable {
     public void addGradOwned(Tensor g) {
         if (grad == null) {
             if (gradFn == null && BufferPool.isPooled(g.data())) {
-                grad = g.copy();
+                grad = Tensor.of(leafGradStorage(g.size()), g.shape());
+                System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
                 BufferPool.recycle(g.data()); // ours to give back: the caller gave it away
             } else {
                 grad = g;
@@ -165,7 +179,16 @@ public class Variable {
      * and is then adopted without a copy), else from the step's pool.
      */
     public Tensor newGradBuffer(int... shape) {
-        return gradFn == null ? Tensor.of(new float[Tensor.numel(shape)], shape) : Tensor.zeros(shape);
+        return gradFn == null ? Tensor.of(leafGradStorage(Tensor.numel(shape)), shape) : Tensor.zeros(shape);
+    }
+
+    /** Zeroed storage for a leaf's gradient: the kept one when it fits, else new. */
+    private float[] leafGradStorage(int n) {
+        float[] a = spareGrad;
+        spareGrad = null;
+        if (a == null || a.length != n) return new float[n];
+        java.util.Arrays.fill(a, 0f);
+        return a;
     }
 
     private static void addInto(Tensor acc, Tensor g) {

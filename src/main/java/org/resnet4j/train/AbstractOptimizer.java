@@ -129,7 +129,7 @@ public abstract class AbstractOptimizer implements Optimizer {
 
     @Override
     public final void zeroGrad() {
-        for (Slot[] group : slots) for (Slot s : group) s.param.zeroGrad();
+        for (Slot[] group : slots) for (Slot s : group) s.param.zeroGradKeepingStorage(); // no gradient arrays per step
     }
 
     @Override

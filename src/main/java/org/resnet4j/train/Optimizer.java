@@ -17,7 +17,11 @@ public interface Optimizer {
     /** One update of every parameter that has a gradient. */
     void step();
 
-    /** Drops every gradient (PyTorch's {@code zero_grad(set_to_none=True)}, the default since 2.0). */
+    /**
+     * Drops every gradient (PyTorch's {@code zero_grad(set_to_none=True)}, the default since 2.0),
+     * keeping its storage for the next backward to reuse ({@link org.resnet4j.autograd.Variable#zeroGradKeepingStorage}):
+     * copy a gradient you want to keep past this call.
+     */
     void zeroGrad();
 
     /** The groups, in order; their settings may be changed between steps. */

@@ -31,6 +31,26 @@ class OptimizerTest {
         p.addGrad(Tensor.of(g, g.length));
     }
 
+    /** zeroGrad keeps each gradient's array for the next backward, which computes into it afresh. */
+    @Test
+    void zeroGradKeepsTheStorageAndTheNextBackwardStartsFromZero() {
+        org.resnet4j.nn.Init.manualSeed(3);
+        var lin = new org.resnet4j.nn.Linear(5, 3, true);
+        SGD opt = new SGD(org.resnet4j.train.ParamGroups.of(lin, false), 0.1, 0.9, 0);
+        var x1 = org.resnet4j.autograd.Variable.constant(Tensor.randn(1, 4, 5));
+        var x2 = org.resnet4j.autograd.Variable.constant(Tensor.randn(2, 4, 5));
+        org.resnet4j.autograd.ops.LossOps.mse(lin.call(x2), org.resnet4j.autograd.Variable.constant(Tensor.zeros(4, 3))).backward();
+        float[] alone = lin.weight.grad().data().clone(); // x2's gradient from a clean start
+        lin.zeroGrad();
+        org.resnet4j.autograd.ops.LossOps.mse(lin.call(x1), org.resnet4j.autograd.Variable.constant(Tensor.zeros(4, 3))).backward();
+        float[] first = lin.weight.grad().data();
+        opt.zeroGrad();
+        assertEquals(null, lin.weight.grad(), "zeroGrad drops the gradient");
+        org.resnet4j.autograd.ops.LossOps.mse(lin.call(x2), org.resnet4j.autograd.Variable.constant(Tensor.zeros(4, 3))).backward();
+        assertTrue(first == lin.weight.grad().data(), "the next backward reuses the array");
+        assertArrayEquals(alone, lin.weight.grad().data(), "and writes x2's gradient alone into it");
+    }
+
     @Test
     void sgdMomentumByHand() {
         Parameter p = param(1, -2);
