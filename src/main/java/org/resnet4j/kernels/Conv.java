@@ -31,6 +31,32 @@ public final class Conv {
 
     /** Forward with an epilogue (null: none), applied per image right after its GEMMs. */
     public static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
+        forward(s, x, w, e, y, false);
+    }
+
+    /**
+     * As above; {@code weightsFixed}: inference, where the same weight array comes again with the
+     * same values, so a transformed copy of it may be cached (see {@link Winograd}).
+     */
+    public static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y, boolean weightsFixed) {
+        if (Winograd.applies(s)) {
+            Winograd.forward(s, x, w, e, y, weightsFixed);
+            return;
+        }
+        forwardIm2col(s, x, w, e, y);
+    }
+
+    /**
+     * Marks cached weight transforms stale. The optimizers call it after each step, and weight
+     * loading and EMA swaps after copying; code that edits weights in place by other means should
+     * too (a sampled fingerprint of each filter catches most edits anyway).
+     */
+    public static void weightsChanged() {
+        Winograd.weightsChanged();
+    }
+
+    /** Forward by im2col + GEMM for every shape: the path {@link Winograd} is checked against. */
+    static void forwardIm2col(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
         int packed = s.isPointwise() ? 0 : Gemm.packedSize(s.outPixels(), s.colRows());
         perImage(s.n(), (img, col) -> {
             for (int g = 0; g < s.groups(); g++) {
@@ -45,12 +71,12 @@ public final class Conv {
                             col, 0, y, outOffset(s, img, g), s.outPixels(), false);
                 }
             }
-            if (e != null) epilogue(e, y, img * s.cout() * s.outPixels(), s.cout(), s.outPixels());
+            if (e != null) epilogueOf(e, y, img * s.cout() * s.outPixels(), s.cout(), s.outPixels());
         }, packed);
     }
 
     /** Over channels split across the pool (inline on a pool worker, i.e. when images run in parallel). */
-    private static void epilogue(Epilogue e, float[] y, int base, int channels, int p) {
+    static void epilogueOf(Epilogue e, float[] y, int base, int channels, int p) {
         Parallel.forRange(channels, Math.max(1, (1 << 14) / p), (c0, c1) -> epilogue(e, y, base, c0, c1, p));
     }
 
@@ -186,8 +212,13 @@ public final class Conv {
 
     // ---------------------------------------------------------------- helpers
     @FunctionalInterface
-    private interface ImageBody {
+    interface ImageBody {
         void run(int img, float[] col);
+    }
+
+    /** Images over the pool's workers (each with its COL workspace of colSize), or in turn when there are fewer images than threads. */
+    static void perImageWith(int n, ImageBody body, int colSize) {
+        perImage(n, body, colSize);
     }
 
     private static void perImage(int n, ImageBody body, int colSize) {

@@ -65,6 +65,39 @@ public final class Pool {
         });
     }
 
+    /**
+     * Max pooling values only (inference: no argmax for a backward). Branch-free: each output row
+     * first takes the elementwise max of its k input rows (a loop C2 vectorizes), then the max of
+     * k columns of that. Math.max returns NaN when either side is NaN, so a window holding a NaN
+     * gives NaN, the value PyTorch's kernel gives; {@link #maxForward} is its twin in the tests.
+     */
+    public static void maxForwardValues(int planes, int h, int w, int oh, int ow, int k, int stride, int pad, int dil,
+                                        float[] x, float[] y) {
+        Parallel.forRange(planes, 4, (p0, p1) -> {
+            float[] r = new float[w];
+            for (int p = p0; p < p1; p++) {
+                int in = p * h * w, out = p * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    java.util.Arrays.fill(r, Float.NEGATIVE_INFINITY);
+                    for (int ki = 0; ki < k; ki++) {
+                        int iy = oy * stride - pad + ki * dil;
+                        if (iy < 0 || iy >= h) continue;
+                        int row = in + iy * w;
+                        for (int ix = 0; ix < w; ix++) r[ix] = Math.max(r[ix], x[row + ix]);
+                    }
+                    for (int ox = 0; ox < ow; ox++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        for (int kj = 0; kj < k; kj++) {
+                            int ix = ox * stride - pad + kj * dil;
+                            if (ix >= 0 && ix < w) best = Math.max(best, r[ix]);
+                        }
+                        y[out + oy * ow + ox] = best;
+                    }
+                }
+            }
+        });
+    }
+
     /** dx = scatter of dy to the argmax positions (overwrites dx). */
     public static void maxBackward(int planes, int h, int w, int oh, int ow, float[] dy, int[] argmax, float[] dx) {
         Parallel.forRange(planes, 4, (p0, p1) -> {

@@ -23,7 +23,11 @@ final class Workspace {
         /** A worker's partial weight gradient. */
         ACC,
         /** Weights rearranged for backward-data (flipped or transposed). */
-        WEIGHTS
+        WEIGHTS,
+        /** Winograd-transformed weights, 16 x cout x cin (the calling thread's). */
+        WINOGRAD_WEIGHTS,
+        /** Winograd products before the output transform, 16 x cout x tiles. */
+        WINOGRAD_PRODUCTS
     }
 
     private static final int SLOTS = Slot.values().length;

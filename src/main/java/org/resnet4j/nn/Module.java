@@ -206,6 +206,7 @@ public abstract class Module {
             Tensor src = source.get(e.getKey());
             if (src != null) e.getValue().copyFrom(src);
         }
+        org.resnet4j.kernels.Conv.weightsChanged();
         return new LoadReport(missing, unexpected);
     }
 

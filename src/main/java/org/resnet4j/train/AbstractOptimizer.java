@@ -125,6 +125,7 @@ public abstract class AbstractOptimizer implements Optimizer {
             checkGroup(group); // settings are mutable between steps; the check is a few comparisons
             stepGroup(group, group.effectiveLr(lr), group.effectiveWeightDecay(weightDecay()), slots[g]);
         }
+        org.resnet4j.kernels.Conv.weightsChanged(); // cached inference transforms of the old weights are stale
     }
 
     @Override

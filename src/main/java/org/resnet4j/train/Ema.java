@@ -157,11 +157,13 @@ public final class Ema {
             cur.copyFrom(e.getValue());
         }
         swapped = true;
+        org.resnet4j.kernels.Conv.weightsChanged();
         try {
             return body.get();
         } finally {
             i = 0;
             for (String k : shadow.keySet()) live.get(k).copyFrom(backup.get(i++));
+            org.resnet4j.kernels.Conv.weightsChanged();
             swapped = false;
         }
     }

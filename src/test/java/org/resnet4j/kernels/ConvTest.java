@@ -451,6 +451,10 @@ class ConvTest {
                         assertEquals(best, y[o], 0f, "y at plane " + p + " (" + oy + "," + ox + ")");
                         assertEquals(want, arg[o], "argmax at plane " + p + " (" + oy + "," + ox + ")");
                     }
+            // the inference kernel (values only, branch-free) gives the same values, NaNs included
+            float[] values = new float[y.length];
+            Pool.maxForwardValues(planes, h, w, oh, ow, k, stride, pad, dil, x, values);
+            for (int i = 0; i < y.length; i++) assertEquals(y[i], values[i], 0f, "values-only kernel at " + i);
         }
 
         @Test

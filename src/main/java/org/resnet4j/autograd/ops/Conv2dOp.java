@@ -65,7 +65,7 @@ public final class Conv2dOp {
         long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
         Conv.forward(s, x.value().data(), w.value().data(),
-                new Conv.Epilogue(scale, shift, residual == null ? null : residual.value().data(), relu), y.data());
+                new Conv.Epilogue(scale, shift, residual == null ? null : residual.value().data(), relu), y.data(), true);
         if (t0 != 0) OpProfile.add(profileKey(s) + " fwd fused", s.macs(), t0);
         return Variable.constant(y);
     }

@@ -32,8 +32,13 @@ public final class PoolOps {
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
         long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(outShape);
-        int[] argmax = new int[y.size()];
         int planes = s[0] * s[1];
+        if (!org.resnet4j.autograd.GradMode.isEnabled() || !x.requiresGrad()) { // no backward: no argmax to keep
+            Pool.maxForwardValues(planes, s[2], s[3], oh, ow, k, stride, pad, dil, x.value().data(), y.data());
+            OpProfile.add("PoolOps max fwd", 0, t0);
+            return Variable.constant(y);
+        }
+        int[] argmax = new int[y.size()];
         Pool.maxForward(planes, s[2], s[3], oh, ow, k, stride, pad, dil, x.value().data(), y.data(), argmax);
         OpProfile.add("PoolOps max fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
