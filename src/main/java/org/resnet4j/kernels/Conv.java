@@ -43,6 +43,10 @@ public final class Conv {
             Winograd.forward(s, x, w, e, y, weightsFixed);
             return;
         }
+        if (DirectConv.applies(s)) {
+            DirectConv.forward(s, x, w, e, y);
+            return;
+        }
         forwardIm2col(s, x, w, e, y);
     }
 

@@ -27,7 +27,13 @@ final class Workspace {
         /** Winograd-transformed weights, 16 x cout x cin (the calling thread's). */
         WINOGRAD_WEIGHTS,
         /** Winograd products before the output transform, 16 x cout x tiles. */
-        WINOGRAD_PRODUCTS
+        WINOGRAD_PRODUCTS,
+        /** The zero-padded batch of a direct convolution (the calling thread's). */
+        DIRECT_INPUT,
+        /** A direct convolution's repacked weights (the calling thread's). */
+        DIRECT_WEIGHTS,
+        /** A direct convolution's output block before its padding columns are dropped. */
+        DIRECT_OUTPUT
     }
 
     private static final int SLOTS = Slot.values().length;

@@ -1,0 +1,129 @@
+package org.resnet4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Direct 3x3 stride-1 convolution for few channels, without an im2col matrix. With 16 input
+ * channels im2col writes 9 floats per input float and the GEMM reuses each only cout times, so
+ * the im2col path is bound by memory traffic (bench --profile: 81-106 GFLOPS for resnet20/56's
+ * 16-channel layers against 150-170 for their 32- and 64-channel ones). See {@link #MAX_CIN}.
+ *
+ * <p>Here each image is zero-padded once, and a plane is treated as one flat row of stride
+ * W + 2, so output position p = oy (W + 2) + ox reads input p + ki (W + 2) + kj for tap
+ * (ki, kj): every tap is one contiguous vector load, for any width. A micro-kernel keeps 8
+ * output channels x 16 positions in 8 vector accumulators (as {@link Gemm}'s, the most C2 keeps
+ * in registers) and per tap does one input load and 8 FMAs with weights broadcast from a
+ * repacked [cout/8][cin][9][8] copy. The two padding columns of each flat row are computed and
+ * dropped. Checked against {@link ConvReference} and the im2col path in the tests.
+ */
+final class DirectConv {
+    private DirectConv() {}
+
+    static final boolean ENABLED = !"false".equals(System.getProperty("resnet4j.conv.direct"));
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    private static final int L = S.length();
+    static final int CO_BLOCK = 4;
+
+    /**
+     * Where the direct kernel is used, as measured per layer with {@code bench --profile}: up to 32
+     * input channels (resnet20's 16- and 32-channel layers: 152-176 GFLOPS against 84-162 by
+     * im2col), and up to 64 on planes of at least 32x32 (resnet18's 64 channels at 56x56, batch 1:
+     * 156-171 against 119-120); 64 channels at 8x8 were even (133-158 against 127-163).
+     */
+    static final int MAX_CIN = 32, MAX_CIN_LARGE = 64, LARGE_PLANE = 32 * 32;
+
+    static boolean supports(ConvShape s) {
+        return s.kh() == 3 && s.kw() == 3 && s.strideH() == 1 && s.strideW() == 1 && s.dilH() == 1 && s.dilW() == 1
+                && s.groups() == 1 && s.padH() == 1 && s.padW() == 1 && s.cout() % CO_BLOCK == 0;
+    }
+
+    static boolean applies(ConvShape s) {
+        return ENABLED && supports(s) && (s.cin() <= MAX_CIN || s.cin() <= MAX_CIN_LARGE && s.h() * s.w() >= LARGE_PLANE);
+    }
+
+    /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}. */
+    static void forward(ConvShape s, float[] x, float[] w, Conv.Epilogue e, float[] y) {
+        if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
+        int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
+        int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs;
+        int flatPadded = (flat + 2 * L - 1) / (2 * L) * (2 * L);
+        // the last vectors of a plane may read up to 2L - 1 + 2 rs + 2 floats past the plane's output rows
+        int imageStride = cin * padPlane, slack = 2 * L + 2 * rs + 2;
+        float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, n * imageStride + slack);
+        Parallel.forRange(n * cin, Math.max(1, 4096 / padPlane), (p0, p1) -> {
+            for (int pl = p0; pl < p1; pl++) {
+                int src = pl * h * wd, dst = pl * padPlane;
+                java.util.Arrays.fill(xp, dst, dst + rs + 1, 0f);
+                for (int r = 0; r < h; r++) {
+                    int d = dst + (r + 1) * rs + 1;
+                    System.arraycopy(x, src + r * wd, xp, d, wd);
+                    xp[d + wd] = 0f;
+                    xp[d + wd + 1] = 0f;
+                }
+                java.util.Arrays.fill(xp, dst + (h + 1) * rs + 1, dst + padPlane, 0f);
+            }
+        });
+        java.util.Arrays.fill(xp, n * imageStride, n * imageStride + slack, 0f);
+        float[] wr = Workspace.get(Workspace.Slot.DIRECT_WEIGHTS, cout * cin * 9);
+        int blocks = cout / CO_BLOCK;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int t = 0; t < 9; t++)
+                    for (int c = 0; c < CO_BLOCK; c++)
+                        wr[((cb * cin + ci) * 9 + t) * CO_BLOCK + c] = w[((cb * CO_BLOCK + c) * cin + ci) * 9 + t];
+        Parallel.forRange(n * blocks, 1, (u0, u1) -> {
+            float[] out = Workspace.get(Workspace.Slot.DIRECT_OUTPUT, CO_BLOCK * flatPadded);
+            for (int u = u0; u < u1; u++) {
+                int img = u / blocks, cb = u % blocks;
+                int xBase = img * imageStride;
+                for (int p = 0; p < flat; p += 2 * L) block(xp, xBase + p, padPlane, rs, cin, wr, cb * cin * 9 * CO_BLOCK, out, p, flatPadded);
+                for (int c = 0; c < CO_BLOCK; c++) { // drop the two padding columns of each flat row
+                    int yb = (img * cout + cb * CO_BLOCK + c) * h * wd, ob = c * flatPadded;
+                    for (int r = 0; r < h; r++) System.arraycopy(out, ob + r * rs, y, yb + r * wd, wd);
+                }
+            }
+        });
+        if (e != null) for (int img = 0; img < n; img++) Conv.epilogueOf(e, y, img * cout * h * wd, cout, h * wd);
+    }
+
+    /**
+     * 4 output channels x 2L flat positions from p (the register block of {@link Gemm}'s 4x32
+     * micro-kernel: per tap two input loads and four weight broadcasts feed 8 FMAs).
+     */
+    private static void block(float[] xp, int x0, int padPlane, int rs, int cin, float[] wr, int w0, float[] out, int p, int stride) {
+        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+        for (int ci = 0; ci < cin; ci++) {
+            int xc = x0 + ci * padPlane, wc = w0 + ci * 9 * CO_BLOCK;
+            for (int ki = 0; ki < 3; ki++) {
+                for (int kj = 0; kj < 3; kj++) {
+                    int xo = xc + ki * rs + kj;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo), v1 = FloatVector.fromArray(S, xp, xo + L);
+                    int wo = wc + (ki * 3 + kj) * CO_BLOCK;
+                    FloatVector b = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b, a00);
+                    a01 = v1.fma(b, a01);
+                    b = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b, a10);
+                    a11 = v1.fma(b, a11);
+                    b = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b, a20);
+                    a21 = v1.fma(b, a21);
+                    b = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b, a30);
+                    a31 = v1.fma(b, a31);
+                }
+            }
+        }
+        a00.intoArray(out, p);
+        a01.intoArray(out, p + L);
+        a10.intoArray(out, stride + p);
+        a11.intoArray(out, stride + p + L);
+        a20.intoArray(out, 2 * stride + p);
+        a21.intoArray(out, 2 * stride + p + L);
+        a30.intoArray(out, 3 * stride + p);
+        a31.intoArray(out, 3 * stride + p + L);
+    }
+}
