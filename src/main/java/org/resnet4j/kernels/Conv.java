@@ -148,6 +148,10 @@ public final class Conv {
 
     /** dw (+)= d(loss)/d(w); db (+)= d(loss)/d(bias) when db is not null. Overwrites unless accumulate. */
     public static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
+        if (DirectConv.appliesToWeightGradient(s)) {
+            DirectConv.backwardWeight(s, x, dy, dw, db, accumulate);
+            return;
+        }
         int workers = Math.min(Parallel.threads(), s.n());
         int rows = s.colRows(), coutG = s.coutPerGroup(), wsize = s.weightSize();
         // Computed transposed, dW_g^T [rows x coutG] += col [rows x P] * dY_g^T [P x coutG]: the

@@ -1,5 +1,7 @@
 package org.resnet4j.kernels;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -34,9 +36,20 @@ final class DirectConv {
      */
     static final int MAX_CIN = 32, MAX_CIN_LARGE = 64, LARGE_PLANE = 32 * 32;
 
+    /**
+     * Input channels up to which backward-weight is direct: resnet20's 16-channel layers 94-97
+     * GFLOPS against 67-82 by im2col; at 32 channels im2col was ahead (119-141 against 111-121).
+     */
+    static final int MAX_CIN_WEIGHT_GRADIENT = 16;
+
     static boolean supports(ConvShape s) {
         return s.kh() == 3 && s.kw() == 3 && s.strideH() == 1 && s.strideW() == 1 && s.dilH() == 1 && s.dilW() == 1
                 && s.groups() == 1 && s.padH() == 1 && s.padW() == 1 && s.cout() % CO_BLOCK == 0;
+    }
+
+    /** Whether {@link Conv#backwardWeight} takes the direct path (see {@link #MAX_CIN_WEIGHT_GRADIENT}). */
+    static boolean appliesToWeightGradient(ConvShape s) {
+        return ENABLED && supports(s) && s.cin() <= MAX_CIN_WEIGHT_GRADIENT;
     }
 
     static boolean applies(ConvShape s) {
@@ -51,21 +64,7 @@ final class DirectConv {
         int flatPadded = (flat + 2 * L - 1) / (2 * L) * (2 * L);
         // the last vectors of a plane may read up to 2L - 1 + 2 rs + 2 floats past the plane's output rows
         int imageStride = cin * padPlane, slack = 2 * L + 2 * rs + 2;
-        float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, n * imageStride + slack);
-        Parallel.forRange(n * cin, Math.max(1, 4096 / padPlane), (p0, p1) -> {
-            for (int pl = p0; pl < p1; pl++) {
-                int src = pl * h * wd, dst = pl * padPlane;
-                java.util.Arrays.fill(xp, dst, dst + rs + 1, 0f);
-                for (int r = 0; r < h; r++) {
-                    int d = dst + (r + 1) * rs + 1;
-                    System.arraycopy(x, src + r * wd, xp, d, wd);
-                    xp[d + wd] = 0f;
-                    xp[d + wd + 1] = 0f;
-                }
-                java.util.Arrays.fill(xp, dst + (h + 1) * rs + 1, dst + padPlane, 0f);
-            }
-        });
-        java.util.Arrays.fill(xp, n * imageStride, n * imageStride + slack, 0f);
+        float[] xp = padded(x, n * cin, h, wd, slack);
         float[] wr = Workspace.get(Workspace.Slot.DIRECT_WEIGHTS, cout * cin * 9);
         int blocks = cout / CO_BLOCK;
         for (int cb = 0; cb < blocks; cb++)
@@ -86,6 +85,122 @@ final class DirectConv {
             }
         });
         if (e != null) for (int img = 0; img < n; img++) Conv.epilogueOf(e, y, img * cout * h * wd, cout, h * wd);
+    }
+
+    /**
+     * The planes of x zero-padded by one on every side, each (h + 2) x (w + 2), then {@code slack}
+     * zeros, in the calling thread's DIRECT_INPUT workspace.
+     */
+    private static float[] padded(float[] x, int planes, int h, int w, int slack) {
+        int rs = w + 2, padPlane = (h + 2) * rs;
+        float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, planes * padPlane + slack);
+        Parallel.forRange(planes, Math.max(1, 4096 / padPlane), (p0, p1) -> {
+            for (int pl = p0; pl < p1; pl++) {
+                int src = pl * h * w, dst = pl * padPlane;
+                java.util.Arrays.fill(xp, dst, dst + rs + 1, 0f);
+                for (int r = 0; r < h; r++) {
+                    int d = dst + (r + 1) * rs + 1;
+                    System.arraycopy(x, src + r * w, xp, d, w);
+                    xp[d + w] = 0f;
+                    xp[d + w + 1] = 0f;
+                }
+                java.util.Arrays.fill(xp, dst + (h + 1) * rs + 1, dst + padPlane, 0f);
+            }
+        });
+        java.util.Arrays.fill(xp, planes * padPlane, planes * padPlane + slack, 0f);
+        return xp;
+    }
+
+    /** Images summed in vector lanes before one reduction per weight (fewer reductions, bounded float sums). */
+    private static final int IMAGES_PER_REDUCTION = 8;
+
+    /**
+     * dw (+)= d(loss)/d(w), db (+)= d(loss)/d(bias) (db may be null), as {@link Conv#backwardWeight}.
+     * dW[co][ci][ki][kj] = sum over images and flat positions p of dy[co][p] x[ci][p + ki (w + 2) + kj],
+     * with dy laid out in the same flat rows (zero in the two padding columns, so they add nothing).
+     * Blocks of output channels are split over the pool, so each weight has one writer and a
+     * fixed summation order. (One (co, ci) with its 9 taps in 9 accumulators, 10 loads per 9
+     * FMAs, measured slower than im2col: 64-80 GFLOPS.)
+     */
+    static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
+        if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
+        int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
+        int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs, flatPadded = (flat + L - 1) / L * L;
+        float[] xp = padded(x, n * cin, h, wd, L + 2 * rs + 2);
+        float[] dyf = Workspace.get(Workspace.Slot.DIRECT_GRAD, n * cout * flatPadded);
+        Parallel.forRange(n * cout, Math.max(1, 4096 / flatPadded), (p0, p1) -> {
+            for (int pl = p0; pl < p1; pl++) {
+                int src = pl * h * wd, dst = pl * flatPadded;
+                java.util.Arrays.fill(dyf, dst, dst + flatPadded, 0f);
+                for (int r = 0; r < h; r++) System.arraycopy(dy, src + r * wd, dyf, dst + r * rs, wd);
+            }
+        });
+        if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
+        int blocks = cout / CO_BLOCK;
+        Parallel.forRange(blocks, 1, (b0, b1) -> {
+            for (int cb = b0; cb < b1; cb++) {
+                for (int i0 = 0; i0 < n; i0 += IMAGES_PER_REDUCTION) {
+                    int i1 = Math.min(n, i0 + IMAGES_PER_REDUCTION);
+                    for (int ci = 0; ci < cin; ci++)
+                        for (int ki = 0; ki < 3; ki++) tapRow(xp, dyf, i0, i1, cb * CO_BLOCK, ci, ki, cin, cout, padPlane, rs, flatPadded, dw);
+                }
+            }
+        });
+        if (db != null) {
+            for (int co = 0; co < cout; co++) {
+                double sum = 0;
+                for (int img = 0; img < n; img++) for (int i = 0, off = (img * cout + co) * h * wd; i < h * wd; i++) sum += dy[off + i];
+                db[co] = (float) (accumulate ? db[co] + sum : sum);
+            }
+        }
+    }
+
+    /**
+     * dW[co0..co0+3][ci][ki][0..2] over images [i0, i1), added into dw: 12 vector accumulators fed
+     * by 4 dy loads and 3 input loads per position vector.
+     */
+    private static void tapRow(float[] xp, float[] dyf, int i0, int i1, int co0, int ci, int ki, int cin, int cout, int padPlane,
+                               int rs, int flatPadded, float[] dw) {
+        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S), a12 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a22 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S), a31 = FloatVector.zero(S), a32 = FloatVector.zero(S);
+        for (int img = i0; img < i1; img++) {
+            int d0 = (img * cout + co0) * flatPadded, x0 = (img * cin + ci) * padPlane + ki * rs;
+            for (int p = 0; p < flatPadded; p += L) {
+                FloatVector x0v = FloatVector.fromArray(S, xp, x0 + p), x1v = FloatVector.fromArray(S, xp, x0 + p + 1);
+                FloatVector x2v = FloatVector.fromArray(S, xp, x0 + p + 2);
+                FloatVector d = FloatVector.fromArray(S, dyf, d0 + p);
+                a00 = d.fma(x0v, a00);
+                a01 = d.fma(x1v, a01);
+                a02 = d.fma(x2v, a02);
+                d = FloatVector.fromArray(S, dyf, d0 + flatPadded + p);
+                a10 = d.fma(x0v, a10);
+                a11 = d.fma(x1v, a11);
+                a12 = d.fma(x2v, a12);
+                d = FloatVector.fromArray(S, dyf, d0 + 2 * flatPadded + p);
+                a20 = d.fma(x0v, a20);
+                a21 = d.fma(x1v, a21);
+                a22 = d.fma(x2v, a22);
+                d = FloatVector.fromArray(S, dyf, d0 + 3 * flatPadded + p);
+                a30 = d.fma(x0v, a30);
+                a31 = d.fma(x1v, a31);
+                a32 = d.fma(x2v, a32);
+            }
+        }
+        int o = (co0 * cin + ci) * 9 + ki * 3, oc = cin * 9; // no array of vectors: C2 would box them
+        dw[o] += a00.reduceLanes(ADD);
+        dw[o + 1] += a01.reduceLanes(ADD);
+        dw[o + 2] += a02.reduceLanes(ADD);
+        dw[o + oc] += a10.reduceLanes(ADD);
+        dw[o + oc + 1] += a11.reduceLanes(ADD);
+        dw[o + oc + 2] += a12.reduceLanes(ADD);
+        dw[o + 2 * oc] += a20.reduceLanes(ADD);
+        dw[o + 2 * oc + 1] += a21.reduceLanes(ADD);
+        dw[o + 2 * oc + 2] += a22.reduceLanes(ADD);
+        dw[o + 3 * oc] += a30.reduceLanes(ADD);
+        dw[o + 3 * oc + 1] += a31.reduceLanes(ADD);
+        dw[o + 3 * oc + 2] += a32.reduceLanes(ADD);
     }
 
     /**

@@ -33,7 +33,9 @@ final class Workspace {
         /** A direct convolution's repacked weights (the calling thread's). */
         DIRECT_WEIGHTS,
         /** A direct convolution's output block before its padding columns are dropped. */
-        DIRECT_OUTPUT
+        DIRECT_OUTPUT,
+        /** The output gradient in a direct convolution's flat rows (the calling thread's). */
+        DIRECT_GRAD
     }
 
     private static final int SLOTS = Slot.values().length;

@@ -85,9 +85,26 @@ class DirectConvTest {
         Conv.forwardIm2col(s, x, wt, new Conv.Epilogue(scale, shift, res, true), e2);
         for (int i = 0; i < absE.length; i++) absE[i] = absSum[i] * Math.abs(scale[(i / (h * w)) % cout]) + 1;
         assertClose("epilogue", e1, e2, absE, 9 * cin);
+
+        // backward-weight (and the bias), overwriting and accumulating
+        float[] dy = random(r, want.length), dwWant = new float[wt.length], dwAbs = new float[wt.length];
+        float[] dbWant = new float[cout], dbAbs = new float[cout];
+        ConvReference.backwardWeight(s, x, dy, dwWant, dbWant);
+        ConvReference.backwardWeight(s, abs(x), abs(dy), dwAbs, dbAbs);
+        float[] dw = random(r, wt.length), db = random(r, cout);
+        DirectConv.backwardWeight(s, x, dy, dw, db, false);
+        assertClose("dw", dw, dwWant, dwAbs, n * h * w);
+        assertClose("db", db, dbWant, dbAbs, n * h * w);
+        float[] start = random(r, wt.length), acc = start.clone(), accWant = new float[wt.length], accAbs = new float[wt.length];
+        DirectConv.backwardWeight(s, x, dy, acc, null, true);
+        for (int i = 0; i < wt.length; i++) {
+            accWant[i] = start[i] + dwWant[i];
+            accAbs[i] = dwAbs[i] + Math.abs(start[i]);
+        }
+        assertClose("dw accumulated", acc, accWant, accAbs, n * h * w);
     }
 
-    /** Through Conv: a resnet20 layer's forward and backward-data (a stride-1 3x3 convolution of dy) take the direct path. */
+    /** Through Conv: a resnet20 layer's forward, backward-data (a stride-1 3x3 convolution of dy) and backward-weight take the direct path. */
     @Test
     void convForwardAndBackwardDataTakeIt() {
         ConvShape s = ConvShape.of(4, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
@@ -103,6 +120,12 @@ class DirectConvTest {
         ConvReference.backwardData(s, abs(dy), abs(w), absSum);
         Conv.backwardData(s, dy, w, got);
         assertClose("Conv.backwardData", got, want, absSum, 9 * 16);
+        assertTrue(DirectConv.appliesToWeightGradient(s) || !DirectConv.ENABLED);
+        float[] dwWant = new float[w.length], dwAbs = new float[w.length], dw = new float[w.length];
+        ConvReference.backwardWeight(s, x, dy, dwWant, null);
+        ConvReference.backwardWeight(s, abs(x), abs(dy), dwAbs, null);
+        Conv.backwardWeight(s, x, dy, dw, null, false);
+        assertClose("Conv.backwardWeight", dw, dwWant, dwAbs, 4 * 144);
     }
 
     @Test
