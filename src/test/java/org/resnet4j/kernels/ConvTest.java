@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,46 +24,11 @@ import org.resnet4j.tensor.Tensor;
  * the accumulate add. A wrong tap, group or padding offset changes an element by a whole product,
  * far above it.
  */
-class ConvTest {
+class ConvTest extends KernelTestBase {
     private static final double U = Math.pow(2, -24);
-    private static int originalThreads;
-
-    /** Two workers, whatever the machine: batch 3 then takes the per-image path and batch 1 the parallel GEMM. */
-    @BeforeAll
-    static void twoThreads() {
-        originalThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Parallel.setThreads(originalThreads);
-    }
-
-    private static float[] random(SplittableRandom r, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (2 * r.nextDouble() - 1);
-        return v;
-    }
-
-    private static float[] abs(float[] v) {
-        if (v == null) return null;
-        float[] a = new float[v.length];
-        for (int i = 0; i < v.length; i++) a[i] = Math.abs(v[i]);
-        return a;
-    }
-
     /** got vs want elementwise with tol_i = 2u (sqrt(K) absSum_i + |want_i| + |c0_i|). */
     private static void assertClose(String what, float[] got, float[] want, float[] absSum, int k, float[] c0) {
-        assertEquals(want.length, got.length);
-        int bad = 0;
-        StringBuilder msg = new StringBuilder();
-        for (int i = 0; i < got.length; i++) {
-            double tol = 2 * U * (Math.sqrt(k) * absSum[i] + Math.abs(want[i]) + (c0 == null ? 0 : Math.abs(c0[i])));
-            double err = Math.abs((double) got[i] - want[i]);
-            if (!(err <= tol) && bad++ < 5) msg.append(String.format("%n  [%d] %s vs reference %s (|err| %.3g > %.3g)", i, got[i], want[i], err, tol));
-        }
-        if (bad > 0) fail(what + ": " + bad + " of " + got.length + " elements out of tolerance" + msg);
+        assertWithinDotBound(what, got, want, absSum, k, c0, 2);
     }
 
     // ------------------------------------------------------------------ convolution

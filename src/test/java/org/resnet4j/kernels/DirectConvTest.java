@@ -3,11 +3,8 @@ package org.resnet4j.kernels;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -17,43 +14,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * are not multiples of the vector length (the flat rows then straddle image rows), single images
  * and batches over both workers, the inference epilogue, and backward-data through it.
  */
-class DirectConvTest {
-    private static int originalThreads;
-
-    @BeforeAll
-    static void twoThreads() {
-        originalThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Parallel.setThreads(originalThreads);
-    }
-
-    private static float[] random(SplittableRandom r, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (2 * r.nextDouble() - 1);
-        return v;
-    }
-
-    private static float[] abs(float[] v) {
-        float[] a = v.clone();
-        for (int i = 0; i < a.length; i++) a[i] = Math.abs(a[i]);
-        return a;
-    }
-
+class DirectConvTest extends KernelTestBase {
     /** The dot-product bound of ConvTest: 2u (sqrt(K) S + |want|), K = 9 cin; the kernel sums in a different order. */
     private static void assertClose(String what, float[] got, float[] want, float[] absSum, int k) {
-        double u = Math.pow(2, -24);
-        int bad = 0;
-        StringBuilder msg = new StringBuilder();
-        for (int i = 0; i < got.length; i++) {
-            double tol = 2 * u * (Math.sqrt(k) * absSum[i] + Math.abs(want[i]));
-            double err = Math.abs((double) got[i] - want[i]);
-            if (!(err <= tol) && bad++ < 5) msg.append(String.format("%n  [%d] %s vs %s (|err| %.3g > %.3g)", i, got[i], want[i], err, tol));
-        }
-        if (bad > 0) fail(what + ": " + bad + " of " + got.length + " elements out of tolerance" + msg);
+        assertWithinDotBound(what, got, want, absSum, k, null, 2);
     }
 
     @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")

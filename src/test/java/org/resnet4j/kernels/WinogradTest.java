@@ -3,11 +3,8 @@ package org.resnet4j.kernels;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -18,26 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * single images (transforms split over channels, parallel GEMMs) and batches (one image per
  * worker), with and without the inference epilogue.
  */
-class WinogradTest {
-    private static int originalThreads;
-
-    @BeforeAll
-    static void twoThreads() {
-        originalThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Parallel.setThreads(originalThreads);
-    }
-
-    private static float[] random(SplittableRandom r, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (2 * r.nextDouble() - 1);
-        return v;
-    }
-
+class WinogradTest extends KernelTestBase {
     /**
      * |got - want| <= 8u (sqrt(K) S + |want|) per element, S the reduction over |x||w| and K = 9 cin: the
      * transforms add a few roundings of partial sums of at most 4x the input's magnitude to the
@@ -45,15 +23,7 @@ class WinogradTest {
      * offset or edge crop moves an element by a whole product.
      */
     private static void assertClose(String what, float[] got, float[] want, float[] absSum, int k) {
-        int bad = 0;
-        StringBuilder msg = new StringBuilder();
-        double u = Math.pow(2, -24);
-        for (int i = 0; i < got.length; i++) {
-            double tol = 8 * u * (Math.sqrt(k) * absSum[i] + Math.abs(want[i]));
-            double err = Math.abs((double) got[i] - want[i]);
-            if (!(err <= tol) && bad++ < 5) msg.append(String.format("%n  [%d] %s vs %s (|err| %.3g > %.3g)", i, got[i], want[i], err, tol));
-        }
-        if (bad > 0) fail(what + ": " + bad + " of " + got.length + " elements out of tolerance" + msg);
+        assertWithinDotBound(what, got, want, absSum, k, null, 8);
     }
 
     @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4} pad={5}")
