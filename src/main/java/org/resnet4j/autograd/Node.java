@@ -80,25 +80,20 @@ public abstract class Node {
 
     /** The output computed again, bit for bit, into a new tensor (only when {@link #canRecomputeOutput}). */
     protected Tensor recomputeOutput() {
-        throw new UnsupportedOperationException(name() + " cannot recompute its output");
+        throw new IllegalStateException(name() + " cannot recompute its output (canRecomputeOutput is false)");
     }
 
     /** The output's storage has been given back: forget any reference to it. */
     protected void outputReleased() {}
 
     /** The output recomputed once for all its readers in backward; given back when this node is released. */
-    final Tensor recomputedOutput() {
+    protected final Tensor recomputedOutput() {
         if (recomputed == null) {
             long t0 = OpProfile.now();
             recomputed = recomputeOutput();
             OpProfile.add(profileBase() + " recompute", 0, t0);
         }
         return recomputed;
-    }
-
-    /** For subclasses whose backward reads the output: the recomputed one (see {@link #recomputedOutput}). */
-    protected final Tensor outputForBackward() {
-        return recomputedOutput();
     }
 
     private String profileBase() {

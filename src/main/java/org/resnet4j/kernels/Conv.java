@@ -225,11 +225,7 @@ public final class Conv {
     }
 
     /** Images over the pool's workers (each with its COL workspace of colSize), or in turn when there are fewer images than threads. */
-    static void perImageWith(int n, ImageBody body, int colSize) {
-        perImage(n, body, colSize);
-    }
-
-    private static void perImage(int n, ImageBody body, int colSize) {
+    static void perImage(int n, ImageBody body, int colSize) {
         if (n >= Parallel.threads()) {
             Parallel.forRange(n, 1, (i0, i1) -> {
                 float[] col = Workspace.get(Workspace.Slot.COL, colSize);

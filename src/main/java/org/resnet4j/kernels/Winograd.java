@@ -53,7 +53,7 @@ final class Winograd {
         int cin = s.cin(), cout = s.cout();
         int th = (s.oh() + 1) / 2, tw = (s.ow() + 1) / 2, tiles = th * tw;
         float[] u = weightsFixed ? cachedWeights(w, cout, cin) : transformedInWorkspace(w, cout, cin);
-        Conv.perImageWith(s.n(), (img, unused) -> {
+        Conv.perImage(s.n(), (img, unused) -> {
             float[] v = Workspace.get(Workspace.Slot.COL, 16 * cin * tiles);
             float[] m = Workspace.get(Workspace.Slot.WINOGRAD_PRODUCTS, 16 * cout * tiles);
             transformInput(s, x, img, th, tw, v);

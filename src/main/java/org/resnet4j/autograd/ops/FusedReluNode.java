@@ -32,7 +32,7 @@ abstract class FusedReluNode extends Node {
 
     @Override
     public final Tensor reluSigns() {
-        return !relu ? null : reluOut != null ? reluOut : outputForBackward();
+        return !relu ? null : reluOut != null ? reluOut : recomputedOutput();
     }
 
     @Override
