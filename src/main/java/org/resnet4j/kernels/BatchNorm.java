@@ -148,6 +148,17 @@ public final class BatchNorm {
         return (DoubleVector) FloatVector.fromArray(F8, a, i).convertShape(VectorOperators.F2D, D8, 0);
     }
 
+    /**
+     * The lanes of v added in lane order. Not {@code reduceLanes(ADD)}: its order is unspecified
+     * and differs between the interpreter and C2, so results would depend on when the JIT
+     * compiled the caller, and a training run would not repeat bit for bit.
+     */
+    private static double lanesInOrder(DoubleVector v) {
+        double s = 0;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+
     /** sum of a[off, off+len) in double. */
     static double sum(float[] a, int off, int len) {
         DoubleVector acc0 = DoubleVector.zero(D8), acc1 = DoubleVector.zero(D8);
@@ -157,7 +168,7 @@ public final class BatchNorm {
             acc1 = acc1.add(wide(a, off + i + 8));
         }
         for (; i + 8 <= len; i += 8) acc0 = acc0.add(wide(a, off + i));
-        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        double s = lanesInOrder(acc0.add(acc1));
         for (; i < len; i++) s += a[off + i];
         return s;
     }
@@ -170,7 +181,7 @@ public final class BatchNorm {
             DoubleVector d = wide(a, off + i).sub(mu);
             acc = d.fma(d, acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = lanesInOrder(acc);
         for (; i < len; i++) {
             double d = a[off + i] - mean;
             s += d * d;
@@ -183,7 +194,7 @@ public final class BatchNorm {
         DoubleVector acc = DoubleVector.zero(D8), mu = DoubleVector.broadcast(D8, mean);
         int i = 0;
         for (; i + 8 <= len; i += 8) acc = wide(dy, off + i).fma(wide(x, off + i).sub(mu), acc);
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = lanesInOrder(acc);
         for (; i < len; i++) s += dy[off + i] * (x[off + i] - mean);
         return s;
     }

@@ -1,7 +1,5 @@
 package org.resnet4j.kernels;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -138,11 +136,12 @@ final class DirectConv {
         if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
         int blocks = cout / CO_BLOCK;
         Parallel.forRange(blocks, 1, (b0, b1) -> {
+            float[] lanes = new float[L];
             for (int cb = b0; cb < b1; cb++) {
                 for (int i0 = 0; i0 < n; i0 += IMAGES_PER_REDUCTION) {
                     int i1 = Math.min(n, i0 + IMAGES_PER_REDUCTION);
                     for (int ci = 0; ci < cin; ci++)
-                        for (int ki = 0; ki < 3; ki++) tapRow(xp, dyf, i0, i1, cb * CO_BLOCK, ci, ki, cin, cout, padPlane, rs, flatPadded, dw);
+                        for (int ki = 0; ki < 3; ki++) tapRow(xp, dyf, i0, i1, cb * CO_BLOCK, ci, ki, cin, cout, padPlane, rs, flatPadded, dw, lanes);
                 }
             }
         });
@@ -160,7 +159,7 @@ final class DirectConv {
      * by 4 dy loads and 3 input loads per position vector.
      */
     private static void tapRow(float[] xp, float[] dyf, int i0, int i1, int co0, int ci, int ki, int cin, int cout, int padPlane,
-                               int rs, int flatPadded, float[] dw) {
+                               int rs, int flatPadded, float[] dw, float[] lanes) {
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S);
         FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S), a12 = FloatVector.zero(S);
         FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a22 = FloatVector.zero(S);
@@ -189,18 +188,30 @@ final class DirectConv {
             }
         }
         int o = (co0 * cin + ci) * 9 + ki * 3, oc = cin * 9; // no array of vectors: C2 would box them
-        dw[o] += a00.reduceLanes(ADD);
-        dw[o + 1] += a01.reduceLanes(ADD);
-        dw[o + 2] += a02.reduceLanes(ADD);
-        dw[o + oc] += a10.reduceLanes(ADD);
-        dw[o + oc + 1] += a11.reduceLanes(ADD);
-        dw[o + oc + 2] += a12.reduceLanes(ADD);
-        dw[o + 2 * oc] += a20.reduceLanes(ADD);
-        dw[o + 2 * oc + 1] += a21.reduceLanes(ADD);
-        dw[o + 2 * oc + 2] += a22.reduceLanes(ADD);
-        dw[o + 3 * oc] += a30.reduceLanes(ADD);
-        dw[o + 3 * oc + 1] += a31.reduceLanes(ADD);
-        dw[o + 3 * oc + 2] += a32.reduceLanes(ADD);
+        dw[o] += sum(a00, lanes);
+        dw[o + 1] += sum(a01, lanes);
+        dw[o + 2] += sum(a02, lanes);
+        dw[o + oc] += sum(a10, lanes);
+        dw[o + oc + 1] += sum(a11, lanes);
+        dw[o + oc + 2] += sum(a12, lanes);
+        dw[o + 2 * oc] += sum(a20, lanes);
+        dw[o + 2 * oc + 1] += sum(a21, lanes);
+        dw[o + 2 * oc + 2] += sum(a22, lanes);
+        dw[o + 3 * oc] += sum(a30, lanes);
+        dw[o + 3 * oc + 1] += sum(a31, lanes);
+        dw[o + 3 * oc + 2] += sum(a32, lanes);
+    }
+
+    /**
+     * The lanes of v added in lane order. Not {@code reduceLanes(ADD)}: its order is unspecified
+     * and differs between the interpreter and C2's intrinsic, which made training results depend
+     * on when the JIT compiled this loop (a run of the demo was not repeatable).
+     */
+    private static float sum(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float s = 0f;
+        for (int i = 0; i < lanes.length; i++) s += lanes[i];
+        return s;
     }
 
     /**

@@ -92,6 +92,24 @@ class DirectConvTest extends KernelTestBase {
         assertClose("Conv.backwardWeight", dw, dwWant, dwAbs, 4 * 144);
     }
 
+    /**
+     * Repeatable whatever the JIT has compiled: the first calls run interpreted, later ones C2's
+     * code, and both must give the same bits (a lane reduction whose order the two paths chose
+     * differently once made training runs differ).
+     */
+    @Test
+    void backwardWeightGivesTheSameBitsOnEveryCall() {
+        ConvShape s = ConvShape.of(3, 16, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        SplittableRandom r = new SplittableRandom(21);
+        float[] x = random(r, 3 * 16 * 36), dy = random(r, 3 * 8 * 36), first = new float[8 * 16 * 9];
+        DirectConv.backwardWeight(s, x, dy, first, null, false);
+        for (int call = 0; call < 3000; call++) {
+            float[] dw = new float[first.length];
+            DirectConv.backwardWeight(s, x, dy, dw, null, false);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(first, dw, "call " + call);
+        }
+    }
+
     @Test
     void onlyPaddedStrideOneThreeByThreeWithWholeChannelBlocks() {
         assertFalse(DirectConv.supports(ConvShape.of(1, 16, 8, 8, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1)), "stride 2");
