@@ -143,7 +143,7 @@ public class Variable {
     public void addGrad(Tensor g) {
         if (grad == null) {
             if (gradFn == null) { // a leaf's gradient outlives the step: on the heap
-                grad = Tensor.of(leafGradStorage(g.size()), g.shape());
+                grad = Tensor.of(leafGradStorage(g.size(), false), g.shape());
                 System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
             } else { // an intermediate one is dropped within the step: from the step's buffer pool, if any
                 grad = Tensor.zeros(g.shape());
@@ -161,7 +161,7 @@ public class Variable {
     public void addGradOwned(Tensor g) {
         if (grad == null) {
             if (gradFn == null && BufferPool.isPooled(g.data())) {
-                grad = Tensor.of(leafGradStorage(g.size()), g.shape());
+                grad = Tensor.of(leafGradStorage(g.size(), false), g.shape());
                 System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
                 BufferPool.recycle(g.data()); // ours to give back: the caller gave it away
             } else {
@@ -179,15 +179,15 @@ public class Variable {
      * and is then adopted without a copy), else from the step's pool.
      */
     public Tensor newGradBuffer(int... shape) {
-        return gradFn == null ? Tensor.of(leafGradStorage(Tensor.numel(shape)), shape) : Tensor.zeros(shape);
+        return gradFn == null ? Tensor.of(leafGradStorage(Tensor.numel(shape), true), shape) : Tensor.zeros(shape);
     }
 
-    /** Zeroed storage for a leaf's gradient: the kept one when it fits, else new. */
-    private float[] leafGradStorage(int n) {
+    /** Storage for a leaf's gradient: the kept one when it fits (zeroed if asked; a caller that overwrites it all need not), else new. */
+    private float[] leafGradStorage(int n, boolean zeroed) {
         float[] a = spareGrad;
         spareGrad = null;
         if (a == null || a.length != n) return new float[n];
-        java.util.Arrays.fill(a, 0f);
+        if (zeroed) java.util.Arrays.fill(a, 0f);
         return a;
     }
 

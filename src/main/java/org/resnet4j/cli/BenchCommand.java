@@ -47,6 +47,9 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (kind != null) throw new IllegalArgumentException("unknown benchmark '" + kind + "': use gemm, peak or --model NAME");
+        if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        if (size != null && size < 1) throw new IllegalArgumentException("--size must be >= 1, got " + size);
+        if (inChannels < 1) throw new IllegalArgumentException("--in-channels must be >= 1, got " + inChannels);
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();
         if (against != null) return against(gson, s);
         Benchmarks.setProfile(profile);

@@ -46,6 +46,15 @@ class CliTest {
     }
 
     @Test
+    void benchRefusesSizesBelowOneNamingTheOption() {
+        for (String[] bad : new String[][] {{"--batch", "0"}, {"--size", "0"}, {"--in-channels", "0"}}) {
+            Run r = run("bench", "--model", "resnet20", bad[0], bad[1], "--warmup-seconds", "0", "--min-seconds", "0");
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(bad[0] + " must be >= 1, got 0"), r.err());
+        }
+    }
+
+    @Test
     void unknownModelIsAClearError() {
         Run r = run("info", "--model", "resnet19");
         assertEquals(2, r.code());
