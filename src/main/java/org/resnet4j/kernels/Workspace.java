@@ -35,7 +35,9 @@ final class Workspace {
         /** A direct convolution's output block before its padding columns are dropped. */
         DIRECT_OUTPUT,
         /** The output gradient in a direct convolution's flat rows (the calling thread's). */
-        DIRECT_GRAD
+        DIRECT_GRAD,
+        /** A GEMM worker's rows of A packed into micro-panels for one depth block. */
+        GEMM_A
     }
 
     private static final int SLOTS = Slot.values().length;

@@ -29,11 +29,15 @@ class GemmTest {
     private static final double U = Math.pow(2, -24);
     private static final int A_OFF = 3, B_OFF = 5, C_OFF = 7;
 
-    /** (m, n, k): m not a multiple of 4, n not a multiple of 16, k across the 256-deep KC block. */
+    /**
+     * (m, n, k): m with every remainder class of the 8-row micro-kernel that has its own path
+     * (1-2 leftover rows: one-row kernel; 3-7: scratch tile), n not a multiple of the 32-column
+     * panel, k across the 256-deep KC block, and both ways of splitting the work over threads.
+     */
     static final int[][] SHAPES = {
         {1, 1, 1}, {3, 7, 13}, {7, 13, 31}, {13, 31, 7}, {4, 16, 256}, {64, 64, 64},
         {31, 65, 257}, {65, 17, 300}, {257, 13, 65}, {1, 300, 257}, {257, 1, 300}, {65, 300, 257},
-        {13, 257, 3}, {5, 33, 513}, {300, 7, 1},
+        {13, 257, 3}, {5, 33, 513}, {300, 7, 1}, {66, 70, 260}, {10, 33, 40}, {42, 64, 9},
     };
 
     static Stream<Arguments> cases() {
