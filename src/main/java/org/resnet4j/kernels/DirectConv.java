@@ -12,10 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Here each image is zero-padded once, and a plane is treated as one flat row of stride
  * W + 2, so output position p = oy (W + 2) + ox reads input p + ki (W + 2) + kj for tap
  * (ki, kj): every tap is one contiguous vector load, for any width. A micro-kernel keeps 8
- * output channels x 16 positions in 8 vector accumulators (as {@link Gemm}'s, the most C2 keeps
- * in registers) and per tap does one input load and 8 FMAs with weights broadcast from a
- * repacked [cout/8][cin][9][8] copy. The two padding columns of each flat row are computed and
- * dropped. Checked against {@link ConvReference} and the im2col path in the tests.
+ * output channels x 2 vectors of positions in 16 accumulators (as {@link Gemm}'s) and per tap
+ * does two input loads and 16 FMAs with weights broadcast from a repacked [cout/8][cin][9][8]
+ * copy. The two padding columns of each flat row are computed and dropped while copying out,
+ * and the inference epilogue is applied there. Checked against {@link ConvReference} and the
+ * im2col path in the tests.
  */
 final class DirectConv {
     private DirectConv() {}
@@ -24,7 +25,10 @@ final class DirectConv {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int L = S.length();
-    static final int CO_BLOCK = 4;
+    /** Output channels per forward micro-kernel (8: 16 accumulators; 4 with 8 ran at 152-176 GFLOPS). */
+    static final int CO_BLOCK = 8;
+    /** Output channels per backward-weight block ({@link #tapRow}'s 12 accumulators). */
+    private static final int WG_CO_BLOCK = 4;
 
     /**
      * Where the direct kernel is used, as measured per layer with {@code bench --profile}: up to 32
@@ -76,13 +80,14 @@ final class DirectConv {
                 int img = u / blocks, cb = u % blocks;
                 int xBase = img * imageStride;
                 for (int p = 0; p < flat; p += 2 * L) block(xp, xBase + p, padPlane, rs, cin, wr, cb * cin * 9 * CO_BLOCK, out, p, flatPadded);
+                int y0 = (img * cout + cb * CO_BLOCK) * h * wd;
                 for (int c = 0; c < CO_BLOCK; c++) { // drop the two padding columns of each flat row
-                    int yb = (img * cout + cb * CO_BLOCK + c) * h * wd, ob = c * flatPadded;
+                    int yb = y0 + c * h * wd, ob = c * flatPadded;
                     for (int r = 0; r < h; r++) System.arraycopy(out, ob + r * rs, y, yb + r * wd, wd);
                 }
+                if (e != null) e.apply(cb * CO_BLOCK, y, y0, h * wd, CO_BLOCK, h * wd); // while in cache
             }
         });
-        if (e != null) for (int img = 0; img < n; img++) Conv.epilogueOf(e, y, img * cout * h * wd, cout, h * wd);
     }
 
     /**
@@ -134,14 +139,14 @@ final class DirectConv {
             }
         });
         if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
-        int blocks = cout / CO_BLOCK;
+        int blocks = cout / WG_CO_BLOCK;
         Parallel.forRange(blocks, 1, (b0, b1) -> {
             float[] lanes = new float[L];
             for (int cb = b0; cb < b1; cb++) {
                 for (int i0 = 0; i0 < n; i0 += IMAGES_PER_REDUCTION) {
                     int i1 = Math.min(n, i0 + IMAGES_PER_REDUCTION);
                     for (int ci = 0; ci < cin; ci++)
-                        for (int ki = 0; ki < 3; ki++) tapRow(xp, dyf, i0, i1, cb * CO_BLOCK, ci, ki, cin, cout, padPlane, rs, flatPadded, dw, lanes);
+                        for (int ki = 0; ki < 3; ki++) tapRow(xp, dyf, i0, i1, cb * WG_CO_BLOCK, ci, ki, cin, cout, padPlane, rs, flatPadded, dw, lanes);
                 }
             }
         });
@@ -215,12 +220,18 @@ final class DirectConv {
     }
 
     /**
-     * 4 output channels x 2L flat positions from p (the register block of {@link Gemm}'s 4x32
-     * micro-kernel: per tap two input loads and four weight broadcasts feed 8 FMAs).
+     * 8 output channels x 2L flat positions from p (the register block of {@link Gemm}'s 8x32
+     * micro-kernel: per tap two input loads and eight weight broadcasts feed 16 FMAs).
      */
     private static void block(float[] xp, int x0, int padPlane, int rs, int cin, float[] wr, int w0, float[] out, int p, int stride) {
-        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S), a41 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S), a51 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S), a61 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S), a71 = FloatVector.zero(S);
         for (int ci = 0; ci < cin; ci++) {
             int xc = x0 + ci * padPlane, wc = w0 + ci * 9 * CO_BLOCK;
             for (int ki = 0; ki < 3; ki++) {
@@ -228,18 +239,30 @@ final class DirectConv {
                     int xo = xc + ki * rs + kj;
                     FloatVector v0 = FloatVector.fromArray(S, xp, xo), v1 = FloatVector.fromArray(S, xp, xo + L);
                     int wo = wc + (ki * 3 + kj) * CO_BLOCK;
-                    FloatVector b = FloatVector.broadcast(S, wr[wo]);
-                    a00 = v0.fma(b, a00);
-                    a01 = v1.fma(b, a01);
-                    b = FloatVector.broadcast(S, wr[wo + 1]);
-                    a10 = v0.fma(b, a10);
-                    a11 = v1.fma(b, a11);
-                    b = FloatVector.broadcast(S, wr[wo + 2]);
-                    a20 = v0.fma(b, a20);
-                    a21 = v1.fma(b, a21);
-                    b = FloatVector.broadcast(S, wr[wo + 3]);
-                    a30 = v0.fma(b, a30);
-                    a31 = v1.fma(b, a31);
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    a01 = v1.fma(b0, a01);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    a11 = v1.fma(b1, a11);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    a21 = v1.fma(b2, a21);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    a31 = v1.fma(b3, a31);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    a41 = v1.fma(b4, a41);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    a51 = v1.fma(b5, a51);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    a61 = v1.fma(b6, a61);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
+                    a71 = v1.fma(b7, a71);
                 }
             }
         }
@@ -251,5 +274,13 @@ final class DirectConv {
         a21.intoArray(out, 2 * stride + p + L);
         a30.intoArray(out, 3 * stride + p);
         a31.intoArray(out, 3 * stride + p + L);
+        a40.intoArray(out, 4 * stride + p);
+        a41.intoArray(out, 4 * stride + p + L);
+        a50.intoArray(out, 5 * stride + p);
+        a51.intoArray(out, 5 * stride + p + L);
+        a60.intoArray(out, 6 * stride + p);
+        a61.intoArray(out, 6 * stride + p + L);
+        a70.intoArray(out, 7 * stride + p);
+        a71.intoArray(out, 7 * stride + p + L);
     }
 }

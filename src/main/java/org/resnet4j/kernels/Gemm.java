@@ -41,8 +41,25 @@ public final class Gemm {
             if (!accumulate) clear(m, n, c, cOff, ldc);
             return;
         }
+        gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0);
+    }
+
+    /**
+     * As above, then {@code epilogue} (null: none) on the result, rows being its channels from
+     * {@code epilogueRow} on: applied to each column panel right after its last depth block,
+     * while the panel is still in cache, instead of in a pass of its own over C.
+     */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k,
+                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                            float[] c, int cOff, int ldc, boolean accumulate, Conv.Epilogue epilogue, int epilogueRow) {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0) {
+            if (!accumulate) clear(m, n, c, cOff, ldc);
+            if (epilogue != null) epilogue.apply(epilogueRow, c, cOff, ldc, m, n);
+            return;
+        }
         split(m, n, (i0, i1, j0, j1) -> worker(transA, transB, i0, i1, j0, j1, k, a, aOff, lda, b, bOff, ldb, false,
-                c, cOff, ldc, accumulate));
+                c, cOff, ldc, accumulate, epilogue, epilogueRow));
     }
 
     /** The rows [i0, i1) x columns [j0, j1) of C that one worker computes. */
@@ -79,7 +96,7 @@ public final class Gemm {
      */
     private static void worker(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k,
                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean prePacked,
-                               float[] c, int cOff, int ldc, boolean accumulate) {
+                               float[] c, int cOff, int ldc, boolean accumulate, Conv.Epilogue epilogue, int epilogueRow) {
         boolean packA = transA || j1 - j0 >= PACK_A_MIN_COLUMNS;
         float[] ap = packA ? packedA(i1 - i0, k) : null, panel = prePacked ? b : PANEL.get();
         for (int k0 = 0; k0 < k; k0 += KC) {
@@ -92,6 +109,7 @@ public final class Gemm {
                 else packB(transB, b, bOff, ldb, k0, kc, j, nr, panel);
                 if (packA) rowsPacked(i1 - i0, kc, ap, panel, pOff, c, out, ldc, nr, acc);
                 else rowsOfA(i1 - i0, kc, a, aOff + i0 * lda + k0, lda, panel, pOff, c, out, ldc, nr, acc);
+                if (epilogue != null && k0 + kc == k) epilogue.apply(epilogueRow + i0, c, out, ldc, i1 - i0, nr);
             }
         }
     }
@@ -190,17 +208,20 @@ public final class Gemm {
     /**
      * C[m x n] (+)= A[m x k] * B where B is already packed (by a producer such as im2col) as
      * panels: element (kk, j) at {@code packed[bOff + ((j / NR) * k + kk) * NR + j % NR]}, columns
-     * past n zero. Skips the packing pass that dominates when m is small.
+     * past n zero. Skips the packing pass that dominates when m is small. The epilogue (null:
+     * none) as in {@link #gemm(boolean, boolean, int, int, int, float[], int, int, float[], int, int,
+     * float[], int, int, boolean, Conv.Epilogue, int)}.
      */
     public static void gemmPacked(int m, int n, int k, float[] a, int aOff, int lda, float[] packed, int bOff,
-                                  float[] c, int cOff, int ldc, boolean accumulate) {
+                                  float[] c, int cOff, int ldc, boolean accumulate, Conv.Epilogue epilogue, int epilogueRow) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) clear(m, n, c, cOff, ldc);
+            if (epilogue != null) epilogue.apply(epilogueRow, c, cOff, ldc, m, n);
             return;
         }
         split(m, n, (i0, i1, j0, j1) -> worker(false, false, i0, i1, j0, j1, k, a, aOff, lda, packed, bOff, 0, true,
-                c, cOff, ldc, accumulate));
+                c, cOff, ldc, accumulate, epilogue, epilogueRow));
     }
 
     /** Packs op(B)[k0:k0+kc, j:j+nr] into panel[kk*NR + jj], zero-filling columns past nr. */

@@ -54,6 +54,10 @@ class ConvTest extends KernelTestBase {
         // output channels, over both workers (stride 1 and the strided row path)
         "1, 48, 23, 23, 64, 3, 1, 1, 1, 1, true",
         "1, 40, 24, 24, 8, 3, 2, 1, 1, 1, false",
+        // batch 1 with few columns (49: two panels) and 40 output channels: the GEMM splits its
+        // rows, not its panels, over the workers (pointwise and im2col)
+        "1, 8, 7, 7, 40, 1, 1, 0, 1, 1, true",
+        "1, 8, 7, 7, 40, 3, 2, 1, 1, 1, false",
         // backward-weight lays small images side by side along the GEMM depth: 12x12 outputs give
         // batches of 2 with a remainder of 1 (7 images over 2 workers); pointwise, batches of 3
         "7, 3, 12, 12, 5, 3, 1, 1, 1, 1, true",
@@ -81,6 +85,19 @@ class ConvTest extends KernelTestBase {
         ConvReference.forward(s, x, wt, bias, yRef);
         ConvReference.forward(s, abs(x), abs(wt), abs(bias), yAbs);
         assertClose("forward", y, yRef, yAbs, s.colRows(), null);
+
+        // the inference epilogue (folded BN scale and shift, residual, ReLU), which the GEMM
+        // applies panel by panel: against the reference convolution followed by the same map
+        float[] scale = random(r, cout), shift = random(r, cout), res = random(r, ySize);
+        float[] yRaw = new float[ySize], yEpi = random(r, ySize), yEpiRef = new float[ySize], yEpiAbs = new float[ySize];
+        ConvReference.forward(s, x, wt, null, yRaw);
+        for (int i = 0; i < ySize; i++) {
+            int ch = i / s.outPixels() % cout;
+            yEpiRef[i] = (float) Math.max(0, (double) yRaw[i] * scale[ch] + shift[ch] + res[i]);
+            yEpiAbs[i] = yAbs[i] * Math.abs(scale[ch]) + 1;
+        }
+        Conv.forwardIm2col(s, x, wt, new Conv.Epilogue(scale, shift, res, true), yEpi);
+        assertClose("forward with epilogue", yEpi, yEpiRef, yEpiAbs, s.colRows(), null);
 
         // backward data: overwrites dx
         float[] dx = random(r, x.length), dxRef = new float[x.length], dxAbs = new float[x.length];
