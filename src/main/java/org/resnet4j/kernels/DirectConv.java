@@ -144,7 +144,7 @@ final class DirectConv {
         if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
         int blocks = cout / WG_CO_BLOCK;
         Parallel.forRange(blocks, 1, (b0, b1) -> {
-            float[] lanes = new float[L];
+            float[] lanes = new float[WG_CO_BLOCK * 3 * L];
             for (int cb = b0; cb < b1; cb++) {
                 for (int i0 = 0; i0 < n; i0 += IMAGES_PER_REDUCTION) {
                     int i1 = Math.min(n, i0 + IMAGES_PER_REDUCTION);
@@ -216,42 +216,41 @@ final class DirectConv {
             }
         }
         int o = (co0 * cin + ci) * 9 + ki * 3, oc = cin * 9; // no array of vectors: C2 would box them
-        dw[o] += sum(a00, lanes);
-        dw[o + 1] += sum(a01, lanes);
-        dw[o + 2] += sum(a02, lanes);
-        dw[o + oc] += sum(a10, lanes);
-        dw[o + oc + 1] += sum(a11, lanes);
-        dw[o + oc + 2] += sum(a12, lanes);
-        dw[o + 2 * oc] += sum(a20, lanes);
-        dw[o + 2 * oc + 1] += sum(a21, lanes);
-        dw[o + 2 * oc + 2] += sum(a22, lanes);
-        dw[o + 3 * oc] += sum(a30, lanes);
-        dw[o + 3 * oc + 1] += sum(a31, lanes);
-        dw[o + 3 * oc + 2] += sum(a32, lanes);
-        dw[o + 4 * oc] += sum(a40, lanes);
-        dw[o + 4 * oc + 1] += sum(a41, lanes);
-        dw[o + 4 * oc + 2] += sum(a42, lanes);
-        dw[o + 5 * oc] += sum(a50, lanes);
-        dw[o + 5 * oc + 1] += sum(a51, lanes);
-        dw[o + 5 * oc + 2] += sum(a52, lanes);
-        dw[o + 6 * oc] += sum(a60, lanes);
-        dw[o + 6 * oc + 1] += sum(a61, lanes);
-        dw[o + 6 * oc + 2] += sum(a62, lanes);
-        dw[o + 7 * oc] += sum(a70, lanes);
-        dw[o + 7 * oc + 1] += sum(a71, lanes);
-        dw[o + 7 * oc + 2] += sum(a72, lanes);
-    }
-
-    /**
-     * The lanes of v added in lane order. Not {@code reduceLanes(ADD)}: its order is unspecified
-     * and differs between the interpreter and C2's intrinsic, which made training results depend
-     * on when the JIT compiled this loop (a run of the demo was not repeatable).
-     */
-    private static float sum(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        float s = 0f;
-        for (int i = 0; i < lanes.length; i++) s += lanes[i];
-        return s;
+        a00.intoArray(lanes, 0 * L);
+        a01.intoArray(lanes, 1 * L);
+        a02.intoArray(lanes, 2 * L);
+        a10.intoArray(lanes, 3 * L);
+        a11.intoArray(lanes, 4 * L);
+        a12.intoArray(lanes, 5 * L);
+        a20.intoArray(lanes, 6 * L);
+        a21.intoArray(lanes, 7 * L);
+        a22.intoArray(lanes, 8 * L);
+        a30.intoArray(lanes, 9 * L);
+        a31.intoArray(lanes, 10 * L);
+        a32.intoArray(lanes, 11 * L);
+        a40.intoArray(lanes, 12 * L);
+        a41.intoArray(lanes, 13 * L);
+        a42.intoArray(lanes, 14 * L);
+        a50.intoArray(lanes, 15 * L);
+        a51.intoArray(lanes, 16 * L);
+        a52.intoArray(lanes, 17 * L);
+        a60.intoArray(lanes, 18 * L);
+        a61.intoArray(lanes, 19 * L);
+        a62.intoArray(lanes, 20 * L);
+        a70.intoArray(lanes, 21 * L);
+        a71.intoArray(lanes, 22 * L);
+        a72.intoArray(lanes, 23 * L);
+        // Each accumulator's lanes added in lane order, not by reduceLanes(ADD): its order is
+        // unspecified and differs between the interpreter and C2's intrinsic, which made training
+        // depend on when the JIT compiled this loop. Stored first and summed here rather than by
+        // 24 calls of a helper, which pushed C2 past its inlining node limit (boxed vectors).
+        for (int c = 0; c < WG_CO_BLOCK; c++) {
+            for (int t = 0; t < 3; t++) {
+                float sum = 0f;
+                for (int i = (c * 3 + t) * L, e = i + L; i < e; i++) sum += lanes[i];
+                dw[o + c * oc + t] += sum;
+            }
+        }
     }
 
     /**
