@@ -2,6 +2,7 @@ package org.resnet4j.kernels;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Convolution as im2col + {@link Gemm}, per image and per group:
@@ -345,6 +346,9 @@ public final class Conv {
         if (yHi < oh) Arrays.fill(col, dst + yHi * w, dst + oh * w, 0f);
     }
 
+    /** Lane i takes lane 2i of a vector pair: indices past the first vector select from the second. */
+    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(Gemm.S, i -> 2 * i);
+
     /** The general case, one output row at a time. */
     private static void rows(ConvShape s, float[] x, int plane, int dy, int dx, float[] col, int dst) {
         int h = s.h(), w = s.w(), oh = s.oh(), ow = s.ow();
@@ -373,7 +377,15 @@ public final class Conv {
                 int sw = s.strideW();
                 int lo = Math.min(ow, Math.max(0, (-dx + sw - 1) / sw)), hi = Math.max(lo, Math.min(ow, (w - dx + sw - 1) / sw));
                 if (lo > 0) Arrays.fill(col, o, o + lo, 0f);
-                for (int ox = lo, ix = srcRow + lo * sw + dx; ox < hi; ox++, ix += sw) col[o + ox] = x[ix];
+                int ox = lo, ix = srcRow + lo * sw + dx;
+                if (sw == 2) {
+                    // stride 2 (the stem, downsampling layers): the even lanes of two vectors
+                    for (; ox + Gemm.L <= hi && ix + 2 * Gemm.L <= x.length; ox += Gemm.L, ix += 2 * Gemm.L) {
+                        FloatVector a = FloatVector.fromArray(Gemm.S, x, ix), b = FloatVector.fromArray(Gemm.S, x, ix + Gemm.L);
+                        a.rearrange(EVEN_LANES, b).intoArray(col, o + ox);
+                    }
+                }
+                for (; ox < hi; ox++, ix += sw) col[o + ox] = x[ix];
                 if (hi < ow) Arrays.fill(col, o + hi, o + ow, 0f);
             }
         }

@@ -67,6 +67,10 @@ class ConvTest extends KernelTestBase {
         "1, 4, 13, 13, 8, 3, 2, 3, 2, 4, false",
         // 7x7 (stem), stride 2 pad 3; stride 3 with dilation 2
         "1, 3, 13, 13, 8, 7, 2, 3, 1, 1, false",
+        // stride 2 with rows wide enough for the vectorized gather (35 and 19 outputs: two and
+        // one vectors of even lanes, then a scalar tail), batch 1 and batch 2
+        "1, 3, 70, 70, 8, 7, 2, 3, 1, 1, false",
+        "2, 4, 40, 37, 8, 3, 2, 1, 1, 1, true",
         "3, 2, 13, 13, 3, 7, 3, 3, 2, 1, true",
         "3, 4, 7, 5, 4, 7, 1, 3, 1, 4, true"})
     void matchesReference(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int dil, int groups, boolean withBias) {
