@@ -11,9 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  * instead of overwriting it (the beta = 1 of BLAS).
  *
  * <p>Structure (after the BLIS/GotoBLAS papers): per depth block of {@link #KC}, a worker packs
- * its rows of A into 8-row micro-panels (one contiguous stream for the micro-kernel, transA
- * absorbed by the packing) and B into 32-column panels; an 8 x 32 micro-kernel keeps 16
- * 512-bit accumulators in registers (AVX-512 has 32). The work is split over column panels, or
+ * B into 32-column panels and, when it runs enough columns to earn it back (see
+ * {@link #PACK_A_MIN_COLUMNS}), its rows of A into 8-row micro-panels (one contiguous stream for
+ * the micro-kernel, transA absorbed by the packing); an 8 x 32 micro-kernel keeps 16 512-bit
+ * accumulators in registers (AVX-512 has 32). The work is split over column panels, or
  * over rows when n is small, across the compute pool. {@link GemmReference} is the scalar twin
  * used by the tests.
  *
@@ -36,11 +37,6 @@ public final class Gemm {
     public static void gemm(boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        if (m <= 0 || n <= 0) return;
-        if (k <= 0) {
-            if (!accumulate) clear(m, n, c, cOff, ldc);
-            return;
-        }
         gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0);
     }
 
