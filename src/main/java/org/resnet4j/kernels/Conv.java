@@ -58,7 +58,7 @@ public final class Conv {
         }
     }
 
-    /** Forward with an epilogue (null: none), applied per image right after its GEMMs. */
+    /** Forward with an epilogue (null: none), applied while the output is in cache (per GEMM panel or direct block). */
     public static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
         forward(s, x, w, e, y, false);
     }
