@@ -103,8 +103,8 @@ public final class Gemm {
                 int nr = Math.min(NR, j1 - j), pOff = 0, out = cOff + i0 * ldc + j;
                 if (prePacked) pOff = bOff + (j / NR * k + k0) * NR;
                 else packB(transB, b, bOff, ldb, k0, kc, j, nr, panel);
-                if (packA) rowsPacked(i1 - i0, kc, ap, panel, pOff, c, out, ldc, nr, acc);
-                else rowsOfA(i1 - i0, kc, a, aOff + i0 * lda + k0, lda, panel, pOff, c, out, ldc, nr, acc);
+                if (packA) rows(true, i1 - i0, kc, ap, 0, 0, panel, pOff, c, out, ldc, nr, acc);
+                else rows(false, i1 - i0, kc, a, aOff + i0 * lda + k0, lda, panel, pOff, c, out, ldc, nr, acc);
                 if (epilogue != null && k0 + kc == k) epilogue.apply(epilogueRow + i0, c, out, ldc, i1 - i0, nr);
             }
         }
@@ -147,33 +147,24 @@ public final class Gemm {
     }
 
     /**
-     * m packed rows of A against one column panel of depth kc, into C at cOff. Full 8 x 32 tiles go
-     * straight to C; leftover rows of a full panel take the one-row kernel. A panel cut short by n
-     * is computed whole into a per-thread scratch tile (the panel's padding columns are zero) and
-     * only its real columns are copied out, which keeps the kernels' stores unmasked (masked
-     * stores and per-call scratch arrays both measured several times slower).
+     * m rows of A against one column panel of depth kc, into C at cOff. A is {@code packed} (8-row
+     * micro-panels from aOff, see {@link #packA}) or read in place (row r at aOff + r * lda). Full
+     * 8 x 32 tiles go straight to C; leftover rows of a full panel take the one-row kernel. A
+     * panel cut short by n is computed whole into a per-thread scratch tile (the panel's padding
+     * columns are zero) and only its real columns are copied out, which keeps the kernels' stores
+     * unmasked (masked stores and per-call scratch arrays both measured several times slower).
      */
-    private static void rowsPacked(int m, int kc, float[] ap, float[] panel, int pOff, float[] c, int cOff, int ldc, int nr, boolean acc) {
+    private static void rows(boolean packed, int m, int kc, float[] a, int aOff, int lda, float[] panel, int pOff,
+                             float[] c, int cOff, int ldc, int nr, boolean acc) {
         float[] tile = nr == NR ? c : EDGE.get();
         int tOff = nr == NR ? cOff : 0, ldt = nr == NR ? ldc : NR;
         boolean tAcc = nr == NR && acc;
+        int rowStride = packed ? 1 : lda, depthStride = packed ? MR : 1;
         for (int r0 = 0; r0 < m; r0 += MR) {
-            int rows = Math.min(MR, m - r0), aOff = r0 * kc, t = tOff + (nr == NR ? r0 * ldc : 0);
-            if (rows == MR) kernel8x32Packed(ap, aOff, panel, pOff, kc, tile, t, ldt, tAcc);
-            else for (int r = 0; r < rows; r++) kernel1x32(ap, aOff + r, MR, panel, pOff, kc, tile, t + r * ldt, tAcc);
-            if (nr < NR) copyTile(tile, rows, c, cOff + r0 * ldc, ldc, nr, acc);
-        }
-    }
-
-    /** As {@link #rowsPacked}, reading A's rows where they are (row r at aOff + r * lda). */
-    private static void rowsOfA(int m, int kc, float[] a, int aOff, int lda, float[] panel, int pOff, float[] c, int cOff, int ldc, int nr, boolean acc) {
-        float[] tile = nr == NR ? c : EDGE.get();
-        int tOff = nr == NR ? cOff : 0, ldt = nr == NR ? ldc : NR;
-        boolean tAcc = nr == NR && acc;
-        for (int r0 = 0; r0 < m; r0 += MR) {
-            int rows = Math.min(MR, m - r0), t = tOff + (nr == NR ? r0 * ldc : 0);
-            if (rows == MR) kernel8x32Rows(a, aOff + r0 * lda, lda, panel, pOff, kc, tile, t, ldt, tAcc);
-            else for (int r = 0; r < rows; r++) kernel1x32(a, aOff + (r0 + r) * lda, 1, panel, pOff, kc, tile, t + r * ldt, tAcc);
+            int rows = Math.min(MR, m - r0), g = aOff + r0 * (packed ? kc : lda), t = tOff + (nr == NR ? r0 * ldc : 0);
+            if (rows == MR && packed) kernel8x32Packed(a, g, panel, pOff, kc, tile, t, ldt, tAcc);
+            else if (rows == MR) kernel8x32Rows(a, g, lda, panel, pOff, kc, tile, t, ldt, tAcc);
+            else for (int r = 0; r < rows; r++) kernel1x32(a, g + r * rowStride, depthStride, panel, pOff, kc, tile, t + r * ldt, tAcc);
             if (nr < NR) copyTile(tile, rows, c, cOff + r0 * ldc, ldc, nr, acc);
         }
     }
