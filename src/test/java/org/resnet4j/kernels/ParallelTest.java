@@ -1,0 +1,146 @@
+package org.resnet4j.kernels;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The compute team: every index runs exactly once, failures reach the caller, nesting runs inline. */
+class ParallelTest {
+    private int original;
+
+    @BeforeEach
+    void threads() {
+        original = Parallel.threads();
+        Parallel.setThreads(3);
+    }
+
+    @AfterEach
+    void restore() {
+        Parallel.setThreads(original);
+    }
+
+    @Test
+    void everyIndexOnceInContiguousChunks() {
+        for (int n : new int[] {1, 2, 3, 7, 100, 1001}) {
+            for (int grain : new int[] {1, 5, 400}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                List<int[]> chunks = new ArrayList<>();
+                Parallel.forRange(n, grain, (from, to) -> {
+                    synchronized (chunks) { chunks.add(new int[] {from, to}); }
+                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                });
+                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " grain=" + grain + " index " + i);
+                int expected = Math.min(3, Math.max(1, n / grain));
+                assertEquals(expected, chunks.size(), "n=" + n + " grain=" + grain);
+                for (int[] c : chunks) assertTrue(c[1] - c[0] >= n / expected, "chunk " + c[0] + ".." + c[1]);
+            }
+        }
+    }
+
+    @Test
+    void chunksRunAtOnceOnTheCallerAndTheWorkers() throws InterruptedException {
+        // each chunk waits until all three are running: only three threads at once get through
+        for (int rep = 0; rep < 20; rep++) {
+            CountDownLatch running = new CountDownLatch(3);
+            Set<String> names = ConcurrentHashMap.newKeySet();
+            AtomicInteger timedOut = new AtomicInteger();
+            Parallel.forRange(3, 1, (from, to) -> {
+                names.add(Thread.currentThread().getName());
+                running.countDown();
+                try {
+                    if (!running.await(10, TimeUnit.SECONDS)) timedOut.incrementAndGet();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(0, timedOut.get(), "chunks waited for each other in vain: " + names);
+            assertEquals(3, names.size(), names.toString());
+            assertTrue(names.contains(Thread.currentThread().getName()), "the caller runs a chunk: " + names);
+        }
+        // and many short regions in a row, each complete when forRange returns
+        long total = 0;
+        for (int rep = 0; rep < 2000; rep++) {
+            AtomicInteger sum = new AtomicInteger();
+            Parallel.forRange(3, 1, (from, to) -> {
+                for (int i = from; i < to; i++) sum.addAndGet(i + 1);
+            });
+            total += sum.get();
+        }
+        assertEquals(2000L * 6, total);
+    }
+
+    @Test
+    void failureReachesTheCallerAndTheTeamGoesOn() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forRange(3, 1, (from, to) -> {
+            if (from == 2) throw new IllegalStateException("chunk at " + from);
+        }));
+        assertEquals("chunk at 2", e.getMessage());
+        AtomicInteger count = new AtomicInteger();
+        Parallel.forRange(300, 1, (from, to) -> count.addAndGet(to - from));
+        assertEquals(300, count.get());
+    }
+
+    @Test
+    void nestedRegionsRunInline() {
+        AtomicIntegerArray hits = new AtomicIntegerArray(9);
+        Parallel.forRange(3, 1, (a0, a1) -> {
+            String outer = Thread.currentThread().getName();
+            for (int a = a0; a < a1; a++) {
+                int row = a;
+                Parallel.forRange(3, 1, (b0, b1) -> {
+                    assertEquals(outer, Thread.currentThread().getName(), "a nested region stays on its thread");
+                    assertEquals(0, b0);
+                    assertEquals(3, b1);
+                    for (int b = b0; b < b1; b++) hits.incrementAndGet(row * 3 + b);
+                });
+            }
+        });
+        for (int i = 0; i < 9; i++) assertEquals(1, hits.get(i), "cell " + i);
+    }
+
+    @Test
+    void concurrentCallersAreBothServed() throws InterruptedException {
+        long[] totals = new long[4];
+        Thread[] callers = new Thread[4];
+        for (int t = 0; t < callers.length; t++) {
+            int id = t;
+            callers[t] = new Thread(() -> {
+                for (int rep = 0; rep < 500; rep++) {
+                    AtomicInteger sum = new AtomicInteger();
+                    Parallel.forRange(64, 1, (from, to) -> sum.addAndGet(to - from));
+                    totals[id] += sum.get();
+                }
+            });
+            callers[t].start();
+        }
+        for (Thread c : callers) c.join();
+        for (long total : totals) assertEquals(500L * 64, total);
+    }
+
+    @Test
+    void oneThreadRunsInlineAndTheOldWorkersStop() throws InterruptedException {
+        Parallel.setThreads(1);
+        assertEquals(1, Parallel.threads());
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (liveWorkers() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertEquals(0, liveWorkers(), "workers of the replaced teams still run");
+        List<String> names = new ArrayList<>();
+        Parallel.forRange(10, 1, (from, to) -> names.add(Thread.currentThread().getName() + ":" + from + "-" + to));
+        assertEquals(List.of(Thread.currentThread().getName() + ":0-10"), names);
+    }
+
+    private static long liveWorkers() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("resnet4j-compute-")).count();
+    }
+}
