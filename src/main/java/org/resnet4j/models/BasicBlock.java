@@ -40,8 +40,13 @@ public final class BasicBlock extends Module {
     @Override
     public Variable forward(Variable x) {
         if (Fusion.active(this)) { // eval, no graph: BN folded, add and ReLU in the conv epilogue
+            // the inner outputs go back to an open inference pool as soon as they are read
             Variable identity = downsample == null ? x : Fusion.shortcut(downsample, x);
-            return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
+            Variable t1 = Fusion.convBn(conv1, bn1, x, null, true);
+            Variable out = Fusion.convBn(conv2, bn2, t1, identity, true);
+            Fusion.release(t1, out);
+            if (downsample != null) Fusion.release(identity, out);
+            return out;
         }
         Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
         out = bn2.call(Fusion.convReleasingInput(conv2, out));

@@ -38,9 +38,15 @@ public final class Bottleneck extends Module {
     @Override
     public Variable forward(Variable x) {
         if (Fusion.active(this)) { // eval, no graph: BN folded, add and ReLU in the conv epilogue
+            // the inner outputs go back to an open inference pool as soon as they are read
             Variable identity = downsample == null ? x : Fusion.shortcut(downsample, x);
-            Variable out = Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), null, true);
-            return Fusion.convBn(conv3, bn3, out, identity, true);
+            Variable t1 = Fusion.convBn(conv1, bn1, x, null, true);
+            Variable t2 = Fusion.convBn(conv2, bn2, t1, null, true);
+            Fusion.release(t1, t2);
+            Variable out = Fusion.convBn(conv3, bn3, t2, identity, true);
+            Fusion.release(t2, out);
+            if (downsample != null) Fusion.release(identity, out);
+            return out;
         }
         Variable out = Fusion.bnRelu(bn1, relu, conv1.call(x));
         out = Fusion.bnRelu(bn2, relu, Fusion.convReleasingInput(conv2, out));

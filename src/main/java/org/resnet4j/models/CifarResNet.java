@@ -54,7 +54,18 @@ public final class CifarResNet extends Module {
 
     @Override
     public Variable forward(Variable x) {
-        x = Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : Fusion.bnRelu(bn1, relu, conv1.call(x));
+        if (Fusion.active(this)) { // eval, no graph: each stage's outputs go back to an open inference pool once read
+            Variable y = Fusion.convBn(conv1, bn1, x, null, true);
+            for (Sequential stage : new Sequential[] {layer1, layer2, layer3}) {
+                Variable next = Fusion.chain(stage, y);
+                Fusion.release(y, next);
+                y = next;
+            }
+            x = ReshapeOp.flatten(avgpool.call(y));
+            Fusion.release(y, x);
+            return fc.call(x);
+        }
+        x = Fusion.bnRelu(bn1, relu, conv1.call(x));
         x = layer3.call(layer2.call(layer1.call(x)));
         x = ReshapeOp.flatten(avgpool.call(x));
         return fc.call(dropout == null ? x : dropout.call(x));
@@ -88,7 +99,11 @@ public final class CifarResNet extends Module {
         public Variable forward(Variable x) {
             if (Fusion.active(this)) {
                 Variable identity = plain ? null : shortcut == null ? x : Fusion.shortcut(shortcut, x);
-                return Fusion.convBn(conv2, bn2, Fusion.convBn(conv1, bn1, x, null, true), identity, true);
+                Variable t1 = Fusion.convBn(conv1, bn1, x, null, true);
+                Variable out = Fusion.convBn(conv2, bn2, t1, identity, true);
+                Fusion.release(t1, out); // back to an open inference pool
+                if (identity != null && identity != x) Fusion.release(identity, out);
+                return out;
             }
             Variable y = bn2.call(Fusion.convReleasingInput(conv2, Fusion.bnRelu(bn1, relu, conv1.call(x))));
             return plain ? relu.call(y) : Fusion.addRelu(relu, y, shortcut == null ? x : shortcut.call(x));

@@ -123,7 +123,20 @@ public final class ResNet extends Module {
 
     @Override
     public Variable forward(Variable x) {
-        x = maxpool.call(Fusion.active(this) ? Fusion.convBn(conv1, bn1, x, null, true) : Fusion.bnRelu(bn1, relu, conv1.call(x)));
+        if (Fusion.active(this)) { // eval, no graph: each output goes back to an open inference pool once read
+            Variable stem = Fusion.convBn(conv1, bn1, x, null, true);
+            Variable y = maxpool.call(stem);
+            Fusion.release(stem, y);
+            for (Sequential stage : new Sequential[] {layer1, layer2, layer3, layer4}) {
+                Variable next = Fusion.chain(stage, y);
+                Fusion.release(y, next);
+                y = next;
+            }
+            x = ReshapeOp.flatten(avgpool.call(y));
+            Fusion.release(y, x);
+            return fc.call(dropout == null ? x : dropout.call(x));
+        }
+        x = maxpool.call(Fusion.bnRelu(bn1, relu, conv1.call(x)));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         x = ReshapeOp.flatten(avgpool.call(x));
         return fc.call(dropout == null ? x : dropout.call(x));

@@ -71,6 +71,34 @@ public final class Fusion {
         return m.call(x);
     }
 
+    /**
+     * Gives a fused path's temporary back to the open {@link org.resnet4j.tensor.BufferPool} (an
+     * {@link Inference} call), so a later layer's output reuses its array while it is still in
+     * cache, unless {@code result} (what the path returns) shares its storage. Only for values
+     * that nothing outside the fused path can see: with no graph and no forward hook, a block's
+     * inner outputs. A no-op when no pool is open.
+     */
+    public static void release(Variable temp, Variable result) {
+        if (temp != null && temp != result && temp.value().data() != result.value().data()) {
+            org.resnet4j.tensor.BufferPool.recycle(temp.value().data());
+        }
+    }
+
+    /**
+     * The fused path through a stage: each module of {@code stage} in turn, each intermediate
+     * output given back as soon as the next module has read it ({@link #release}); x itself
+     * (the caller's) is kept.
+     */
+    public static Variable chain(Sequential stage, Variable x) {
+        Variable y = x;
+        for (int i = 0; i < stage.size(); i++) {
+            Variable next = stage.get(i).call(y);
+            if (y != x) release(y, next);
+            y = next;
+        }
+        return y;
+    }
+
     /** relu?(bn(conv(x)) + residual?) in one pass over the output. */
     public static Variable convBn(Conv2d conv, BatchNorm2d bn, Variable x, Variable residual, boolean relu) {
         float[][] ss = bn.foldedScaleShift();

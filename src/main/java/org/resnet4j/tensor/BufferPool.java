@@ -103,11 +103,21 @@ public final class BufferPool {
         return p == null ? new float[n] : p.take(n);
     }
 
+    /** As {@link #zeroed}, but a reused buffer keeps its old contents (see {@link Tensor#uninitialized}). */
+    static float[] unzeroed(int n) {
+        BufferPool p = n >= MIN_ELEMENTS ? CURRENT.get() : null;
+        return p == null ? new float[n] : p.take(n, false);
+    }
+
     private float[] take(int n) {
+        return take(n, true);
+    }
+
+    private float[] take(int n, boolean zero) {
         ArrayDeque<float[]> q = free.get(n);
         float[] a = q == null ? null : q.poll();
         if (a != null) {
-            Arrays.fill(a, 0f);
+            if (zero) Arrays.fill(a, 0f);
             reused++;
             return a;
         }

@@ -39,6 +39,16 @@ public final class Tensor {
         return new Tensor(BufferPool.zeroed(n), shape.clone(), n);
     }
 
+    /**
+     * For an op that writes every element before anything reads one (a convolution's output):
+     * inside an open {@link BufferPool} scope a reused buffer comes back as the last step left it,
+     * without the zeroing pass; outside one, a new (zeroed) array.
+     */
+    public static Tensor uninitialized(int... shape) {
+        int n = numel(shape);
+        return new Tensor(BufferPool.unzeroed(n), shape.clone(), n);
+    }
+
     public static Tensor full(float value, int... shape) {
         Tensor t = zeros(shape);
         Arrays.fill(t.data, value);

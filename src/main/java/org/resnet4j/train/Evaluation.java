@@ -6,6 +6,7 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.LossOps;
 import org.resnet4j.data.Batch;
 import org.resnet4j.data.DataLoader;
+import org.resnet4j.nn.Inference;
 import org.resnet4j.nn.Module;
 import org.resnet4j.tensor.Tensor;
 
@@ -17,11 +18,12 @@ public record Evaluation(double loss, double top1, double top5, long examples) {
         model.eval();
         double lossSum = 0;
         long n = 0, c1 = 0, c5 = 0;
+        Inference inference = new Inference(model); // one set of activation arrays for every batch
         try (var g = GradMode.noGrad()) {
             Iterator<Batch> it = loader.epoch(0);
             while (it.hasNext()) {
                 Batch b = it.next();
-                Tensor logits = model.call(Variable.constant(b.images())).value();
+                Tensor logits = inference.run(b.images());
                 lossSum += LossOps.crossEntropy(Variable.constant(logits), b.labels(), 0f).value().data()[0] * b.size();
                 int[] hits = topk(logits, b.labels());
                 c1 += hits[0];

@@ -37,7 +37,7 @@ public final class Conv2dOp {
         int[] outShape = {s.n(), s.cout(), s.oh(), s.ow()};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
         long t0 = OpProfile.now();
-        Tensor y = Tensor.zeros(outShape);
+        Tensor y = Tensor.uninitialized(outShape); // overwritten whole (ConvTest starts from noise)
         Conv.forward(s, x.value().data(), w.value().data(), b == null ? null : b.value().data(), y.data());
         if (t0 != 0) OpProfile.add(profileKey(s) + " fwd", s.macs(), t0);
         Tensor xv = x.value(), wv = w.value();
@@ -63,7 +63,7 @@ public final class Conv2dOp {
             throw new IllegalStateException("fused inference conv used where gradients are recorded");
         }
         long t0 = OpProfile.now();
-        Tensor y = Tensor.zeros(outShape);
+        Tensor y = Tensor.uninitialized(outShape); // Conv.forward overwrites every element (ConvTest starts from noise)
         Conv.forward(s, x.value().data(), w.value().data(),
                 new Conv.Epilogue(scale, shift, residual == null ? null : residual.value().data(), relu), y.data(), true);
         if (t0 != 0) OpProfile.add(profileKey(s) + " fwd fused", s.macs(), t0);
@@ -101,7 +101,7 @@ public final class Conv2dOp {
         protected void backward(Tensor dy) {
             if (needs(0)) {
                 long t0 = OpProfile.now();
-                Tensor dx = Tensor.zeros(x.shape());
+                Tensor dx = Tensor.uninitialized(x.shape()); // overwritten whole, as y above
                 Conv.backwardData(s, dy.data(), w.data(), dx.data());
                 inputs()[0].addGradOwned(dx);
                 if (t0 != 0) OpProfile.add(Conv2dOp.profileKey(s) + " bwd-data", s.macs(), t0);
