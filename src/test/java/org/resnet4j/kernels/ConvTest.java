@@ -71,11 +71,16 @@ class ConvTest extends KernelTestBase {
         // one vectors of even lanes, then a scalar tail), batch 1 and batch 2
         "1, 3, 70, 70, 8, 7, 2, 3, 1, 1, false",
         "2, 4, 40, 37, 8, 3, 2, 1, 1, 1, true",
+        // batch 1 with a short depth: im2col and GEMM interleaved block by block of columns
+        // (blocks crossing output rows, a last panel cut short), a 7x7 stride-2 stem and a 3x3
+        "1, 3, 110, 110, 8, 7, 2, 3, 1, 1, false",
+        "1, 5, 76, 76, 10, 3, 1, 1, 1, 1, true",
         "3, 2, 13, 13, 3, 7, 3, 3, 2, 1, true",
         "3, 4, 7, 5, 4, 7, 1, 3, 1, 4, true"})
     void matchesReference(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int dil, int groups, boolean withBias) {
         ConvShape s = ConvShape.of(n, cin, h, w, cout, k, k, stride, stride, pad, pad, dil, dil, groups);
         assertEquals(k == 1 && stride == 1 && pad == 0, s.isPointwise());
+        if (n == 1 && h >= 76) assertTrue(Conv.blocked(s), "takes the blocked path: " + s);
         SplittableRandom r = new SplittableRandom(n * 1000L + cin * 100 + h * 10 + k + stride + pad + dil + groups);
         float[] x = random(r, n * cin * h * w);
         float[] wt = random(r, s.weightSize());
