@@ -55,12 +55,7 @@ public final class CifarResNet extends Module {
     @Override
     public Variable forward(Variable x) {
         if (Fusion.active(this)) { // eval, no graph: each stage's outputs go back to an open inference pool once read
-            Variable y = Fusion.convBn(conv1, bn1, x, null, true);
-            for (Sequential stage : new Sequential[] {layer1, layer2, layer3}) {
-                Variable next = Fusion.chain(stage, y);
-                Fusion.release(y, next);
-                y = next;
-            }
+            Variable y = Fusion.chain(Fusion.convBn(conv1, bn1, x, null, true), layer1, layer2, layer3);
             x = ReshapeOp.flatten(avgpool.call(y));
             Fusion.release(y, x);
             return fc.call(x);

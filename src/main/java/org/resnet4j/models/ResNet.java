@@ -127,11 +127,7 @@ public final class ResNet extends Module {
             Variable stem = Fusion.convBn(conv1, bn1, x, null, true);
             Variable y = maxpool.call(stem);
             Fusion.release(stem, y);
-            for (Sequential stage : new Sequential[] {layer1, layer2, layer3, layer4}) {
-                Variable next = Fusion.chain(stage, y);
-                Fusion.release(y, next);
-                y = next;
-            }
+            y = Fusion.chain(y, layer1, layer2, layer3, layer4);
             x = ReshapeOp.flatten(avgpool.call(y));
             Fusion.release(y, x);
             return fc.call(dropout == null ? x : dropout.call(x));

@@ -85,16 +85,18 @@ public final class Fusion {
     }
 
     /**
-     * The fused path through a stage: each module of {@code stage} in turn, each intermediate
-     * output given back as soon as the next module has read it ({@link #release}); x itself
-     * (the caller's) is kept.
+     * The fused path through {@code stages}, module after module: {@code own} (the path's own
+     * temporary, never the caller's input) and each intermediate output are given back as soon
+     * as the next module has read them ({@link #release}).
      */
-    public static Variable chain(Sequential stage, Variable x) {
-        Variable y = x;
-        for (int i = 0; i < stage.size(); i++) {
-            Variable next = stage.get(i).call(y);
-            if (y != x) release(y, next);
-            y = next;
+    public static Variable chain(Variable own, Sequential... stages) {
+        Variable y = own;
+        for (Sequential stage : stages) {
+            for (int i = 0; i < stage.size(); i++) {
+                Variable next = stage.get(i).call(y);
+                release(y, next);
+                y = next;
+            }
         }
         return y;
     }
