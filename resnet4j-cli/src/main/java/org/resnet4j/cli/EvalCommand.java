@@ -1,0 +1,63 @@
+package org.resnet4j.cli;
+
+import org.resnet4j.io.json.Json;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.resnet4j.data.DataLoader;
+import org.resnet4j.kernels.Parallel;
+import org.resnet4j.train.DataSources;
+import org.resnet4j.train.Evaluation;
+import org.resnet4j.train.TrainConfig;
+import org.resnet4j.train.TrainedModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate a training checkpoint on a data set's test split: loss, top-1, top-5.")
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--checkpoint", required = true, description = "A checkpoint written by `resnet4j train` (e.g. runs/NAME/checkpoints/best.safetensors).")
+    Path checkpoint;
+    @Option(names = "--data", description = "Data source (default: the one the model was trained on).") String data;
+    @Option(names = "--data-dir") String dataDir;
+    @Option(names = "--batch-size", defaultValue = "256") int batchSize;
+    @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
+    @Option(names = "--test-subset", defaultValue = "0", description = "Evaluate on K test images drawn at random, seeded (default: all).") int testSubset;
+    @Option(names = "--json") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads != null) Parallel.setThreads(threads);
+        TrainedModel tm = TrainedModel.load(checkpoint);
+        TrainConfig c = tm.config();
+        if (data != null) c.data = data;
+        if (dataDir != null) c.dataDir = dataDir;
+        c.trainSubset = 0;
+        c.testSubset = testSubset; // the whole split unless asked, whatever the training run used
+        DataSources.Source src = DataSources.open(c);
+        if (src.classes() != tm.classes().size() || src.channels() != tm.inChannels()) {
+            throw new IllegalArgumentException(c.data + " has " + src.classes() + " classes and " + src.channels() + " channels; "
+                    + checkpoint + " expects " + tm.classes().size() + " and " + tm.inChannels());
+        }
+        Evaluation e;
+        try (DataLoader test = new DataLoader(src.test(), src.testTransform(), batchSize, false, 0, 2, 4, false)) {
+            e = Evaluation.run(tm.model(), test);
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("checkpoint", checkpoint.toString());
+            m.put("data", c.data);
+            m.put("examples", e.examples());
+            m.put("loss", e.loss());
+            m.put("top1", e.top1());
+            m.put("top5", e.top5());
+            System.out.println(Json.write(m));
+        } else {
+            System.out.printf(Locale.ROOT, "%s on %s test (%d images%s): loss %.4f  top-1 %.2f%%  top-5 %.2f%%%n", c.model, c.data,
+                    e.examples(), tm.ema() ? ", EMA weights" : "", e.loss(), 100 * e.top1(), 100 * e.top5());
+        }
+        return 0;
+    }
+}

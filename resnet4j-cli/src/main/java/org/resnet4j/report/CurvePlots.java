@@ -1,0 +1,43 @@
+package org.resnet4j.report;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.resnet4j.train.MetricsLog;
+import org.resnet4j.train.TrainConfig;
+import org.resnet4j.train.Trainer;
+
+/** A run's learning curves, loss.png and accuracy.png, drawn from its metrics.csv. */
+public final class CurvePlots {
+    private CurvePlots() {}
+
+    /** loss.png and accuracy.png in {@code runDir} from its metrics.csv: train solid, test dashed. */
+    public static void write(Path runDir) throws IOException {
+        double[] epoch = MetricsLog.column(runDir, "epoch");
+        new LinePlot("Loss", "epoch", "cross-entropy")
+                .add("train", epoch, MetricsLog.column(runDir, "train_loss"), false)
+                .add("test", epoch, MetricsLog.column(runDir, "test_loss"), true)
+                .savePng(runDir.resolve("loss.png"));
+        double[] trainAcc = MetricsLog.column(runDir, "train_acc"), testAcc = MetricsLog.column(runDir, "test_top1");
+        for (int i = 0; i < epoch.length; i++) {
+            trainAcc[i] *= 100;
+            testAcc[i] *= 100;
+        }
+        new LinePlot("Accuracy", "epoch", "top-1 accuracy (%)")
+                .add("train", epoch, trainAcc, false)
+                .add("test", epoch, testAcc, true)
+                .savePng(runDir.resolve("accuracy.png"));
+    }
+
+    /**
+     * A trainer for {@code config} that reports as the command line does: a progress bar per
+     * epoch on {@code out}, and both curves redrawn after every epoch.
+     */
+    public static Trainer reportingTrainer(TrainConfig config, PrintStream out) {
+        Path runDir = config.runDir();
+        return new Trainer(config, out).progress(Progress.forTraining(out))
+                .onEpoch((done, model, source) -> {
+                    if (done > 0) write(runDir);
+                });
+    }
+}

@@ -1,0 +1,316 @@
+package org.resnet4j.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.LossOps;
+import org.resnet4j.data.Batch;
+import org.resnet4j.data.BatchTransform;
+import org.resnet4j.data.CutMix;
+import org.resnet4j.data.DataLoader;
+import org.resnet4j.data.MixUp;
+import org.resnet4j.kernels.Parallel;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.models.Models;
+import org.resnet4j.nn.Dropout;
+import org.resnet4j.nn.Init;
+import org.resnet4j.nn.Module;
+import org.resnet4j.nn.Parameter;
+import org.resnet4j.train.MetricsLog;
+import org.resnet4j.tensor.BufferPool;
+
+/**
+ * The training loop: SGD or AdamW over a {@link DataLoader}, a per-iteration learning-rate
+ * schedule, optional clipping, label smoothing, MixUp/CutMix and EMA; after each epoch an
+ * evaluation, a metrics row (CSV and JSONL), curves (PNG) and an atomic checkpoint.
+ *
+ * <p>Given the same seed and thread count a run is deterministic: the data order and every
+ * augmentation are functions of (seed, epoch, index), dropout masks of (seed, iteration), and the
+ * kernels split work the same way each time. So a run resumed from its last checkpoint ends with
+ * the same weights as one that was never interrupted.
+ */
+public final class Trainer {
+    /** A non-finite loss: training stops, the last good checkpoint stays as it was. */
+    public static final class DivergedException extends RuntimeException {
+        public DivergedException(String message) {
+            super(message);
+        }
+    }
+
+    /** What a finished run reports. */
+    public record Result(Module model, int epochs, Evaluation test, double trainLoss, double trainAccuracy,
+                         double seconds, double imagesPerSecond, Path runDir, DataSources.Source source) {}
+
+    private final TrainConfig c;
+    private final PrintStream out;
+    /** Optional hook after every optimizer step (tests use it to interrupt a run). */
+    private StepListener stepListener = (epoch, iteration) -> {};
+
+    @FunctionalInterface
+    public interface StepListener {
+        void afterStep(int epoch, long iteration);
+    }
+
+    /** Called with the model before training (epoch 0) and after each epoch's evaluation. */
+    @FunctionalInterface
+    public interface EpochListener {
+        void onEpoch(int epochsDone, Module model, DataSources.Source source) throws IOException;
+    }
+
+    private final List<EpochListener> epochListeners = new java.util.ArrayList<>();
+    private TrainingProgress progress = TrainingProgress.NONE;
+    private java.util.function.Function<ModelConfig, Module> modelFactory;
+
+    /** Adds a listener called before training (epoch 0) and after each epoch's evaluation and checkpoint. */
+    public Trainer onEpoch(EpochListener l) {
+        epochListeners.add(java.util.Objects.requireNonNull(l, "listener"));
+        return this;
+    }
+
+    /** Reports progress within each epoch here (default: nowhere). */
+    public Trainer progress(TrainingProgress p) {
+        this.progress = java.util.Objects.requireNonNull(p, "progress");
+        return this;
+    }
+
+    private void epochDone(int epochsDone, Module model, DataSources.Source src) throws IOException {
+        for (EpochListener l : epochListeners) l.onEpoch(epochsDone, model, src);
+    }
+
+    /** Builds the model with this factory instead of the registry (e.g. nets outside it). */
+    public Trainer withModel(java.util.function.Function<ModelConfig, Module> factory) {
+        this.modelFactory = factory;
+        return this;
+    }
+
+    public Trainer(TrainConfig config, PrintStream out) {
+        this.c = config;
+        this.out = out;
+    }
+
+    public Trainer onStep(StepListener l) {
+        this.stepListener = l;
+        return this;
+    }
+
+    public Result fit() throws IOException {
+        c.validate();
+        Parallel.setThreads(c.threads);
+        Init.manualSeed(c.seed);
+        DataSources.Source src = DataSources.open(c);
+        ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
+                .withDropout((float) c.dropout).withZeroInitResidual(c.zeroInitResidual);
+        Module model = modelFactory != null ? modelFactory.apply(mc) : Models.create(c.model, mc);
+        if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), c.newHead, out);
+        double wd = c.weightDecay != null ? c.weightDecay
+                : modelFactory == null && !Models.get(c.model).isCifar() ? 1e-4 : 5e-4;
+        // groups hold every parameter, frozen ones too (they get no gradient, so no step), so a
+        // later unfreeze needs no new optimizer
+        List<ParamGroup> groups = Transfer.groups(model, c.noDecayOnBnAndBias, c.headLrScale);
+        if (!c.freeze.isEmpty()) model.freeze(c.freeze.toArray(String[]::new));
+        if (c.freezeBn) Transfer.freezeBatchNorm(model);
+        Optimizer opt = c.optimizer.equals("adamw") ? new AdamW(groups, c.lr, wd) : new SGD(groups, c.lr, c.momentum, 0, wd, c.nesterov);
+        Ema ema = c.ema > 0 ? new Ema(model, c.ema, true) : null;
+        List<Parameter> params = model.parameters();
+        List<Dropout> dropouts = model.namedModules().values().stream()
+                .filter(m -> m instanceof Dropout).map(m -> (Dropout) m).toList();
+
+        try (DataLoader train = new DataLoader(src.train(), src.trainTransform(), c.batchSize, true, c.seed, c.workers, 4, true);
+             DataLoader test = new DataLoader(src.test(), src.testTransform(), Math.max(c.batchSize, 256), false, c.seed, c.workers, 4, false)) {
+            // both: one of the two per batch, as timm / torchvision's RandomChoice recipe
+            if (c.mixup > 0 && c.cutmix > 0) train.batchTransform(BatchTransform.randomChoice(new MixUp(c.mixup), new CutMix(c.cutmix)));
+            else if (c.mixup > 0) train.batchTransform(new MixUp(c.mixup));
+            else if (c.cutmix > 0) train.batchTransform(new CutMix(c.cutmix));
+            train.onSkip(e -> out.println("skipped unreadable image: " + e.getMessage()));
+            long itersPerEpoch = train.batchesPerEpoch();
+            if (itersPerEpoch < 1) {
+                throw new IllegalArgumentException("batch size " + c.batchSize + " is larger than the training set (" + src.train().size() + ")");
+            }
+            long totalIters = itersPerEpoch * c.epochs;
+            if (c.warmupEpochs > 0 && c.schedule.contains("+warmup")) {
+                throw new IllegalArgumentException("warm-up given twice: --warmup-epochs " + c.warmupEpochs + " and schedule " + c.schedule);
+            }
+            // the parser sizes the main schedule to what follows the warm-up
+            String spec = c.warmupEpochs > 0 ? c.schedule + "+warmup:" + c.warmupEpochs : c.schedule;
+            LrSchedule schedule = LrSchedules.parse(spec, c.lr, totalIters, itersPerEpoch);
+
+            Path runDir = c.runDir();
+            Files.createDirectories(runDir);
+            CheckpointManager ckpt = new CheckpointManager(runDir.resolve("checkpoints"), c.keepLast, true);
+            Checkpoint.TrainState state = Checkpoint.TrainState.start(TrainedModel.checkpointConfig(c, src), new long[] {c.seed}, Map.of("spec", c.schedule));
+            int startEpoch = 0;
+            Optional<Path> resumeFrom = c.resume ? ckpt.resumeFile() : Optional.empty();
+            if (!c.resume) clearCheckpoints(ckpt.dir()); // a fresh run never mixes with an older one's files
+            if (c.resume && resumeFrom.isEmpty()) out.println("no checkpoint in " + ckpt.dir() + ": starting from scratch");
+            if (resumeFrom.isPresent()) {
+                Checkpoint.TrainState saved = Checkpoint.readState(resumeFrom.get());
+                checkCompatible(saved.config(), resumeFrom.get());
+                state = Checkpoint.load(resumeFrom.get(), model, opt, ema);
+                startEpoch = (int) state.epoch();
+                out.printf(Locale.ROOT, "resumed from %s: epoch %d done, iteration %d%n", resumeFrom.get(), startEpoch, state.iteration());
+            }
+            MetricsLog metrics = freshMetrics(runDir, startEpoch, resumeFrom.isPresent());
+            Files.writeString(runDir.resolve("config.json"), c.toJson());
+
+            out.printf(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, %,d parameters, %d threads%n",
+                    c.model, c.data, src.train().size(), src.test().size(), src.classes(), model.parameterCount(), c.threads);
+            long iteration = state.iteration();
+            double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
+            Evaluation lastEval = null;
+            long runStart = System.nanoTime(), imagesSeen = 0;
+            java.io.Writer iterLog = null;
+            try {
+                if (c.logIterations) iterLog = openIterationLog(runDir.resolve("iterations.csv"), resumeFrom.isPresent() ? iteration : 0);
+                if (startEpoch == 0) epochDone(0, model, src);
+                for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
+                    if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
+                        model.unfreeze(c.freeze.toArray(String[]::new));
+                        if (c.freezeBn) Transfer.freezeBatchNorm(model); // frozen BN stays frozen
+                        if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
+                    }
+                    model.train();
+                    long t0 = System.nanoTime();
+                    double lossSum = 0;
+                    long seen = 0, correct = 0;
+                    progress.start(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs), itersPerEpoch * c.batchSize);
+                    BufferPool buffers = new BufferPool(true); // backward gives activations back as it goes
+                    for (Batch b : train.epoch(epoch)) {
+                        double lr = schedule.lr(iteration);
+                        opt.setLr(lr);
+                        for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
+                        float lv;
+                        int hits;
+                        // activations and gradients reuse the previous step's buffers (valid until the next open)
+                        try (var step = buffers.open()) {
+                            Variable logits = model.call(Variable.constant(b.images()));
+                            Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
+                            lv = loss.value().data()[0];
+                            if (!Float.isFinite(lv)) {
+                                Path last = ckpt.resumeFile().orElse(null);
+                                throw new DivergedException(String.format(Locale.ROOT,
+                                        "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
+                                        last == null ? "No checkpoint was written yet."
+                                                : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                            }
+                            hits = Evaluation.topk(logits.value(), b.labels())[0]; // before backward gives the logits' buffer back
+                            loss.backward();
+                        }
+                        if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
+                        if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
+                        opt.step();
+                        opt.zeroGrad();
+                        if (ema != null) ema.update();
+                        iteration++;
+                        lossSum += (double) lv * b.size();
+                        correct += hits;
+                        seen += b.size();
+                        if (iterLog != null) {
+                            iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
+                                    epoch + (double) seen / (itersPerEpoch * c.batchSize), lv, 1 - (double) hits / b.size()));
+                        }
+                        progress.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / seen, lr));
+                        stepListener.afterStep(epoch, iteration);
+                    }
+                    double trainSecs = (System.nanoTime() - t0) / 1e9;
+                    imagesSeen += seen;
+                    lastTrainLoss = lossSum / seen;
+                    lastTrainAcc = (double) correct / seen;
+                    lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
+                    out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  %.0f img/s  %s%n",
+                            epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.loss(), 100 * lastEval.top1(),
+                            100 * lastEval.top5(), seen / trainSecs, TrainingProgress.clock(trainSecs));
+                    LinkedHashMap<String, Object> row = new LinkedHashMap<>();
+                    row.put("epoch", epoch + 1);
+                    row.put("iteration", iteration);
+                    row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
+                    row.put("train_loss", lastTrainLoss);
+                    row.put("train_acc", lastTrainAcc);
+                    row.put("test_loss", lastEval.loss());
+                    row.put("test_top1", lastEval.top1());
+                    row.put("test_top5", lastEval.top5());
+                    row.put("seconds", trainSecs);
+                    row.put("images_per_s", seen / trainSecs);
+                    row.put("skipped", train.skipped() + test.skipped());
+                    metrics.append(row);
+                    state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.top1()).state();
+                    if (iterLog != null) iterLog.flush();
+                    epochDone(epoch + 1, model, src);
+                }
+            } finally {
+                if (iterLog != null) iterLog.close(); // also when a diverging loss ends the run
+            }
+            double secs = (System.nanoTime() - runStart) / 1e9;
+            if (lastEval == null) {
+                lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
+                out.println("nothing left to train: " + c.epochs + " epochs were already done");
+            }
+            return new Result(model, c.epochs, lastEval, lastTrainLoss, lastTrainAcc, secs, imagesSeen / Math.max(secs, 1e-9), runDir, src);
+        }
+    }
+
+    /** iterations.csv with exactly the rows up to {@code keepUpTo} (a killed epoch's rows are redone, a torn line dropped). */
+    private static java.io.Writer openIterationLog(Path f, long keepUpTo) throws IOException {
+        List<String> keep = new java.util.ArrayList<>();
+        keep.add("iteration,epoch,train_loss,train_err");
+        if (keepUpTo > 0 && Files.exists(f)) {
+            for (String line : Files.readAllLines(f)) {
+                String[] parts = line.split(",");
+                if (parts.length == 4 && parts[0].matches("\\d+") && Long.parseLong(parts[0]) <= keepUpTo) keep.add(line); // rows are numbered from 1
+            }
+        }
+        Files.write(f, keep);
+        return Files.newBufferedWriter(f, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private static void clearCheckpoints(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (n.equals(CheckpointManager.LAST) || n.equals(CheckpointManager.BEST) || n.matches("epoch-\\d+\\.safetensors")) Files.delete(p);
+            }
+        }
+    }
+
+    /** Keys a resumed run may change: they do not alter the computation (threads only its bit pattern). */
+    private static final java.util.Set<String> FREE_ON_RESUME = java.util.Set.of("threads", "workers", "runsDir", "name", "resume", "keepLast");
+
+    /** A resumed run must continue the same recipe: any other difference is refused, naming the keys. */
+    private void checkCompatible(Map<String, Object> saved, Path file) {
+        Object threads = saved.get("threads");
+        if (threads != null && ((Number) threads).intValue() != c.threads) {
+            out.println("note: " + file + " was written with " + threads + " threads, this run has " + c.threads
+                    + "; results stay correct but are not bit-identical to an uninterrupted run");
+        }
+        Map<String, Object> now = c.toMap();
+        List<String> diffs = new java.util.ArrayList<>();
+        for (var e : now.entrySet()) {
+            if (FREE_ON_RESUME.contains(e.getKey()) || !saved.containsKey(e.getKey())) continue;
+            Object was = saved.get(e.getKey()), is = e.getValue();
+            boolean same = String.valueOf(was).equals(String.valueOf(is))
+                    || (was instanceof Number a && is instanceof Number b && a.doubleValue() == b.doubleValue());
+            if (!same) diffs.add(e.getKey() + "=" + was + " (this run: " + is + ")");
+        }
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException(file + " was written with " + String.join(", ", diffs)
+                    + "; resume with the same settings or start another run with --name");
+        }
+    }
+
+    private static MetricsLog freshMetrics(Path runDir, int startEpoch, boolean resumed) throws IOException {
+        if (!resumed) {
+            Files.deleteIfExists(runDir.resolve("metrics.csv"));
+            Files.deleteIfExists(runDir.resolve("metrics.jsonl"));
+        }
+        MetricsLog m = new MetricsLog(runDir);
+        if (resumed) m.truncateFrom(startEpoch + 1);
+        return m;
+    }
+}
