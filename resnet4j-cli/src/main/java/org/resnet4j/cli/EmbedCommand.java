@@ -30,8 +30,12 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "safetensors file to write.") Path output;
     @Parameters(arity = "1..*", paramLabel = "IMAGE") List<Path> images;
 
+    @Option(names = "--max-image-pixels", defaultValue = "89478485",
+            description = "Refuse images whose header declares more pixels (default ${DEFAULT-VALUE}, PIL's MAX_IMAGE_PIXELS).") long maxImagePixels;
+
     @Override
     public Integer call() throws Exception {
+        org.resnet4j.data.ImageDecoder.setMaxPixels(maxImagePixels);
         if ((checkpoint == null) == (weights == null || model == null)) {
             throw new IllegalArgumentException("give either --checkpoint C, or --model NAME and --weights W");
         }

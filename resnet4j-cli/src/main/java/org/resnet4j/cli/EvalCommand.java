@@ -27,8 +27,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--test-subset", defaultValue = "0", description = "Evaluate on K test images drawn at random, seeded (default: all).") int testSubset;
     @Option(names = "--json") boolean json;
 
+    @Option(names = "--max-image-pixels", defaultValue = "89478485",
+            description = "Refuse images whose header declares more pixels (default ${DEFAULT-VALUE}, PIL's MAX_IMAGE_PIXELS).") long maxImagePixels;
+
     @Override
     public Integer call() throws Exception {
+        org.resnet4j.data.ImageDecoder.setMaxPixels(maxImagePixels);
         if (threads != null) Parallel.setThreads(threads);
         TrainedModel tm = TrainedModel.load(checkpoint);
         TrainConfig c = tm.config();

@@ -30,8 +30,12 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG/PNG/BMP/GIF files.") List<Path> images;
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--max-image-pixels", defaultValue = "89478485",
+            description = "Refuse images whose header declares more pixels (default ${DEFAULT-VALUE}, PIL's MAX_IMAGE_PIXELS).") long maxImagePixels;
+
     @Override
     public Integer call() throws Exception {
+        org.resnet4j.data.ImageDecoder.setMaxPixels(maxImagePixels);
         if ((checkpoint == null) == (weights == null || model == null)) {
             throw new IllegalArgumentException("give either --checkpoint C, or --model NAME and --weights W");
         }

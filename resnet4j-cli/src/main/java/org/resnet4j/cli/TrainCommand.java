@@ -55,6 +55,7 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--freeze", split = ",", description = "Parameter prefixes to freeze, e.g. conv1,bn1,layer1.") java.util.List<String> freeze;
     @Option(names = "--freeze-bn", description = "Keep batch norms on their loaded statistics.") Boolean freezeBn;
     @Option(names = "--head-lr-scale", description = "Learning-rate multiplier of the new head (default 1).") Double headLrScale;
+    @Option(names = "--max-image-pixels", description = "Refuse images whose header declares more pixels (default 89478485, PIL's limit).") Long maxImagePixels;
     @Option(names = "--unfreeze-at", description = "Epoch at which the frozen layers start training (0: never).") Integer unfreezeAt;
 
     TrainConfig build() throws Exception {
@@ -99,6 +100,7 @@ class TrainCommand implements Callable<Integer> {
         if (freezeBn != null) c.freezeBn = freezeBn;
         if (headLrScale != null) c.headLrScale = headLrScale;
         if (unfreezeAt != null) c.unfreezeAtEpoch = unfreezeAt;
+        if (maxImagePixels != null) c.maxImagePixels = maxImagePixels;
         return c;
     }
 
@@ -109,6 +111,7 @@ class TrainCommand implements Callable<Integer> {
             Trainer.Result r = CurvePlots.reportingTrainer(c, System.out).fit();
             System.out.printf(Locale.ROOT, "done: test top-1 %.2f%%, top-5 %.2f%% after %d epochs, %s, %.0f img/s%n",
                     100 * r.test().top1(), 100 * r.test().top5(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
+            if (!r.skippedSummary().isEmpty()) System.out.println("data: " + r.skippedSummary() + " (listed above; counts in metrics.csv)");
             System.out.println("metrics, curves and checkpoints: " + r.runDir());
             return 0;
         }

@@ -1,6 +1,5 @@
 package org.resnet4j.data;
 
-import java.awt.image.BufferedImage;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.FileVisitOption;
@@ -13,7 +12,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -25,8 +23,9 @@ import org.resnet4j.tensor.Tensor;
  * <p>Images are decoded with {@link ImageIO} on every {@link #get} (nothing is cached) and
  * converted to RGB like PIL's {@code convert("RGB")} (the default loader of ImageFolder); sizes
  * may differ between images, so a {@link Resize}/{@link CenterCrop}/{@link RandomResizedCrop}
- * transform is needed before batching. A file ImageIO cannot decode raises
- * {@link CorruptImageException}, which {@link DataLoader} skips.
+ * transform is needed before batching. A file that cannot be decoded — damaged, truncated, or
+ * larger than {@link ImageDecoder#maxPixels()} — raises {@link CorruptImageException}, which
+ * {@link DataLoader} skips and counts.
  */
 public final class ImageFolder implements Dataset {
     /** Extensions ImageIO decodes out of the box (torchvision's IMG_EXTENSIONS minus those the JDK cannot read). */
@@ -92,11 +91,6 @@ public final class ImageFolder implements Dataset {
     }
 
     /**
-     * Decodes one image file to float32 RGB CHW in [0, 1].
-     *
-     * @throws CorruptImageException when no ImageIO reader recognises the bytes, or decoding fails
-     */
-    /**
      * Decodes with the channel count a model expects: a grey image is repeated for a colour model,
      * a colour image becomes its luma (ITU-R 601, as PIL's convert("L")) for a grey one.
      */
@@ -114,26 +108,9 @@ public final class ImageFolder implements Dataset {
         return out;
     }
 
+    /** Decodes one image file to float32 RGB CHW in [0, 1], strictly: see {@link ImageDecoder}. */
     public static Tensor decode(Path file) throws CorruptImageException {
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            // Decoders signal damaged data with IIOException but also with unchecked exceptions
-            // (e.g. ArrayIndexOutOfBoundsException inside the JPEG reader); all mean "unreadable".
-            throw new CorruptImageException(file, "cannot decode image: " + e, e);
-        }
-        if (img == null) {
-            throw new CorruptImageException(file, "not a readable image (no ImageIO decoder recognises its contents)");
-        }
-        if (img.getWidth() < 1 || img.getHeight() < 1) {
-            throw new CorruptImageException(file, "decoded to an empty image");
-        }
-        try {
-            return Images.toRgbTensor(img);
-        } catch (RuntimeException e) {
-            throw new CorruptImageException(file, "cannot convert image to RGB: " + e, e);
-        }
+        return ImageDecoder.decode(file);
     }
 
     @Override

@@ -55,6 +55,8 @@ public final class TrainConfig {
     /** Synthetic shapes only: number of generated training and test images. */
     public int shapesTrain = 12000;
     public int shapesTest = 2000;
+    /** Images whose header declares more pixels are refused before decoding (PIL's MAX_IMAGE_PIXELS). */
+    public long maxImagePixels = org.resnet4j.data.ImageDecoder.DEFAULT_MAX_PIXELS;
     /** ImageFolder only: training crop size. */
     public int imageSize = 224;
     /** Transfer learning: a .pth or .safetensors state_dict to start from (the head is replaced when its shape differs). */
@@ -211,6 +213,7 @@ public final class TrainConfig {
         if (!optimizer.equals("sgd") && !optimizer.equals("adamw")) throw new IllegalArgumentException("optimizer must be sgd or adamw, got " + optimizer);
         if (!augment.equals("standard") && !augment.equals("none")) throw new IllegalArgumentException("augment must be standard or none, got " + augment);
         if (threads < 1 || workers < 0) throw new IllegalArgumentException("threads must be >= 1 and workers >= 0");
+        if (maxImagePixels < 1) throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxImagePixels);
         if (keepLast < 1) throw new IllegalArgumentException("keepLast must be >= 1, got " + keepLast);
     }
 }

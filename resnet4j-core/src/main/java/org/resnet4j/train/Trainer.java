@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.LossOps;
+import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.data.Batch;
 import org.resnet4j.data.BatchTransform;
 import org.resnet4j.data.CutMix;
@@ -46,7 +47,18 @@ public final class Trainer {
 
     /** What a finished run reports. */
     public record Result(Module model, int epochs, Evaluation test, double trainLoss, double trainAccuracy,
-                         double seconds, double imagesPerSecond, Path runDir, DataSources.Source source) {}
+                         double seconds, double imagesPerSecond, Path runDir, DataSources.Source source,
+                         int skippedTrainFiles, int skippedTestFiles) {
+        /** "" when every file was read, else e.g. "3 of 63 train files and 1 of 20 test files unreadable, skipped". */
+        public String skippedSummary() {
+            return Trainer.skippedSummary(skippedTrainFiles, source.train().size(), skippedTestFiles, source.test().size());
+        }
+    }
+
+    static String skippedSummary(int train, int trainFiles, int test, int testFiles) {
+        if (train == 0 && test == 0) return "";
+        return String.format(Locale.ROOT, "%d of %d train files and %d of %d test files unreadable, skipped", train, trainFiles, test, testFiles);
+    }
 
     private final TrainConfig c;
     private final PrintStream out;
@@ -103,6 +115,7 @@ public final class Trainer {
     public Result fit() throws IOException {
         c.validate();
         Parallel.setThreads(c.threads);
+        ImageDecoder.setMaxPixels(c.maxImagePixels);
         Init.manualSeed(c.seed);
         DataSources.Source src = DataSources.open(c);
         ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
@@ -128,7 +141,8 @@ public final class Trainer {
             if (c.mixup > 0 && c.cutmix > 0) train.batchTransform(BatchTransform.randomChoice(new MixUp(c.mixup), new CutMix(c.cutmix)));
             else if (c.mixup > 0) train.batchTransform(new MixUp(c.mixup));
             else if (c.cutmix > 0) train.batchTransform(new CutMix(c.cutmix));
-            train.onSkip(e -> out.println("skipped unreadable image: " + e.getMessage()));
+            train.onSkip(e -> out.println("skipped unreadable training image: " + e.getMessage()));
+            test.onSkip(e -> out.println("skipped unreadable test image: " + e.getMessage()));
             long itersPerEpoch = train.batchesPerEpoch();
             if (itersPerEpoch < 1) {
                 throw new IllegalArgumentException("batch size " + c.batchSize + " is larger than the training set (" + src.train().size() + ")");
@@ -159,8 +173,11 @@ public final class Trainer {
             MetricsLog metrics = freshMetrics(runDir, startEpoch, resumeFrom.isPresent());
             Files.writeString(runDir.resolve("config.json"), c.toJson());
 
-            out.printf(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, %,d parameters, %d threads%n",
-                    c.model, c.data, src.train().size(), src.test().size(), src.classes(), model.parameterCount(), c.threads);
+            // a file's readability is known once it is decoded: the count comes after the first epoch
+            out.printf(Locale.ROOT, "%s on %s: %d train / %d test %s, %d classes, %,d parameters, %d threads%n",
+                    c.model, c.data, src.train().size(), src.test().size(),
+                    Files.isDirectory(Path.of(c.data)) ? "files (unreadable ones are skipped and counted)" : "images",
+                    src.classes(), model.parameterCount(), c.threads);
             long iteration = state.iteration();
             double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
             Evaluation lastEval = null;
@@ -237,8 +254,13 @@ public final class Trainer {
                     row.put("test_top5", lastEval.top5());
                     row.put("seconds", trainSecs);
                     row.put("images_per_s", seen / trainSecs);
-                    row.put("skipped", train.skipped() + test.skipped());
+                    row.put("skipped_train", train.skippedIndices().size());
+                    row.put("skipped_test", test.skippedIndices().size());
                     metrics.append(row);
+                    if (epoch == startEpoch) {
+                        String skipped = skippedSummary(train.skippedIndices().size(), src.train().size(), test.skippedIndices().size(), src.test().size());
+                        if (!skipped.isEmpty()) out.println("first pass over the data: " + skipped);
+                    }
                     state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.top1()).state();
                     if (iterLog != null) iterLog.flush();
                     epochDone(epoch + 1, model, src);
@@ -251,7 +273,10 @@ public final class Trainer {
                 lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
                 out.println("nothing left to train: " + c.epochs + " epochs were already done");
             }
-            return new Result(model, c.epochs, lastEval, lastTrainLoss, lastTrainAcc, secs, imagesSeen / Math.max(secs, 1e-9), runDir, src);
+            Result r = new Result(model, c.epochs, lastEval, lastTrainLoss, lastTrainAcc, secs, imagesSeen / Math.max(secs, 1e-9), runDir, src,
+                    train.skippedIndices().size(), test.skippedIndices().size());
+            if (!r.skippedSummary().isEmpty()) out.println(r.skippedSummary());
+            return r;
         }
     }
 

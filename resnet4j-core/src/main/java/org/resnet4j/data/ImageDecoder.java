@@ -1,0 +1,145 @@
+package org.resnet4j.data;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * Strict image decoding, as PIL's defaults are strict (and so torchvision's loaders):
+ * <ul>
+ *   <li>a truncated file is refused, not padded with grey: ImageIO's JPEG reader only warns
+ *       ("Premature end of JPEG file") and fills the rest, so any warning from the reader refuses
+ *       the file, as PIL raises "image file is truncated" unless LOAD_TRUNCATED_IMAGES is set;</li>
+ *   <li>the pixel count is read from the header and checked before any pixel is decoded, against
+ *       {@link #maxPixels()} (default {@value #DEFAULT_MAX_PIXELS}, PIL's
+ *       {@code Image.MAX_IMAGE_PIXELS}), so a small file that declares a huge image (a
+ *       decompression bomb) costs nothing;</li>
+ *   <li>CMYK JPEGs (which ImageIO inverts as if every one came from Adobe, and whose RGB view it
+ *       renders black) are taken as their stored bands, inverted only under Adobe's APP14 marker
+ *       as PIL's JPEG plugin does, and converted as PIL's {@code convert("RGB")}:
+ *       R = (255 - C)(255 - K) / 255, and so on.</li>
+ * </ul>
+ * Every refusal is a {@link CorruptImageException} naming the file.
+ */
+public final class ImageDecoder {
+    /** PIL's Image.MAX_IMAGE_PIXELS: 1024 * 1024 * 1024 / 4 / 3. */
+    public static final long DEFAULT_MAX_PIXELS = 89_478_485L;
+    private static volatile long maxPixels = DEFAULT_MAX_PIXELS;
+
+    private ImageDecoder() {}
+
+    /** The largest width x height decoded; larger images are refused from their header. */
+    public static long maxPixels() {
+        return maxPixels;
+    }
+
+    /** Sets {@link #maxPixels()} for every decode in this JVM (PIL: {@code Image.MAX_IMAGE_PIXELS = n}). */
+    public static void setMaxPixels(long pixels) {
+        if (pixels < 1) throw new IllegalArgumentException("the image pixel limit must be >= 1, got " + pixels);
+        maxPixels = pixels;
+    }
+
+    /** Decodes one file to float32 RGB CHW in [0, 1] (grey images have their value in all three planes). */
+    public static Tensor decode(Path file) throws CorruptImageException {
+        if (!Files.isRegularFile(file)) throw new CorruptImageException(file, "no such file");
+        BufferedImage img;
+        try {
+            img = read(file);
+        } catch (CorruptImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // Decoders signal damaged data with IIOException but also with unchecked exceptions
+            // (e.g. ArrayIndexOutOfBoundsException inside the JPEG reader); all mean "unreadable".
+            throw new CorruptImageException(file, "cannot decode image: " + e, e);
+        }
+        try {
+            return Images.toRgbTensor(img);
+        } catch (RuntimeException e) {
+            throw new CorruptImageException(file, "cannot convert image to RGB: " + e, e);
+        }
+    }
+
+    private static BufferedImage read(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new CorruptImageException(file, "cannot open");
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new CorruptImageException(file, Files.size(file) == 0 ? "empty file (0 bytes)"
+                        : "not a readable image (no ImageIO decoder recognises its contents)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                String format = reader.getFormatName().toUpperCase(Locale.ROOT);
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1) throw new CorruptImageException(file, format + " header declares an empty image (" + w + "x" + h + ")");
+                if (w * h > maxPixels) {
+                    throw new CorruptImageException(file, String.format(Locale.ROOT,
+                            "%s header declares %dx%d = %,d pixels, over the limit of %,d (PIL's MAX_IMAGE_PIXELS; "
+                                    + "raise it with --max-image-pixels or the maxImagePixels config key)", format, w, h, w * h, maxPixels));
+                }
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
+                BufferedImage img;
+                try {
+                    img = reader.read(0);
+                } catch (javax.imageio.IIOException e) {
+                    if (!isCmykJpeg(format, e)) throw e;
+                    img = null;
+                }
+                if (img == null || img.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_CMYK) {
+                    // ImageIO inverts every CMYK JPEG as if Adobe had written it, and its RGB view of the
+                    // result is black: take the stored bands and convert them as PIL does
+                    img = cmykToRgb(reader.readRaster(0, null), hasAdobeMarker(reader));
+                }
+                if (!warnings.isEmpty()) {
+                    throw new CorruptImageException(file, format + " data is damaged or truncated (" + String.join("; ", warnings)
+                            + "); refused rather than filled with grey, as PIL refuses it");
+                }
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        }
+    }
+
+    private static boolean isCmykJpeg(String format, javax.imageio.IIOException e) {
+        return format.equals("JPEG") && String.valueOf(e.getMessage()).contains("Unsupported Image Type");
+    }
+
+    /** Whether the JPEG has Adobe's APP14 marker, whose CMYK is stored inverted (PIL's rawmode "CMYK;I"). */
+    private static boolean hasAdobeMarker(ImageReader reader) throws IOException {
+        var meta = reader.getImageMetadata(0);
+        if (meta == null) return false;
+        var tree = (org.w3c.dom.Element) meta.getAsTree("javax_imageio_jpeg_image_1.0");
+        return tree.getElementsByTagName("app14Adobe").getLength() > 0;
+    }
+
+    /** Four 8-bit bands C, M, Y, K (inverted when {@code adobe}) to RGB as PIL converts them. */
+    private static BufferedImage cmykToRgb(Raster r, boolean adobe) throws javax.imageio.IIOException {
+        if (r.getNumBands() != 4) throw new javax.imageio.IIOException("unsupported JPEG colour type with " + r.getNumBands() + " components");
+        int w = r.getWidth(), h = r.getHeight();
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] px = new int[4];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                r.getPixel(r.getMinX() + x, r.getMinY() + y, px);
+                if (adobe) for (int i = 0; i < 4; i++) px[i] = 255 - px[i];
+                int k = 255 - px[3];
+                int red = (255 - px[0]) * k / 255, green = (255 - px[1]) * k / 255, blue = (255 - px[2]) * k / 255;
+                out.setRGB(x, y, (red << 16) | (green << 8) | blue);
+            }
+        }
+        return out;
+    }
+}
