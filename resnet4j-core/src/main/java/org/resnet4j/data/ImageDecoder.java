@@ -52,9 +52,38 @@ public final class ImageDecoder {
     /** Decodes one file to float32 RGB CHW in [0, 1] (grey images have their value in all three planes). */
     public static Tensor decode(Path file) throws CorruptImageException {
         if (!Files.isRegularFile(file)) throw new CorruptImageException(file, "no such file");
+        return decode(file.toFile(), file);
+    }
+
+    /** Decodes image bytes (an upload, say) as {@link #decode(Path)} decodes a file; {@code name} names it in errors. */
+    public static Tensor decode(byte[] bytes, String name) throws CorruptImageException {
+        Path where = Path.of(name);
+        if (bytes.length == 0) throw new CorruptImageException(where, "empty file (0 bytes)");
+        return decode(new java.io.ByteArrayInputStream(bytes), where);
+    }
+
+    /**
+     * A decoded RGB or grey CHW image with the channel count a model expects: a grey image is
+     * repeated for a colour model, a colour image becomes its luma (ITU-R 601, as PIL's
+     * convert("L")) for a grey one.
+     */
+    public static Tensor toChannels(Tensor img, int channels) {
+        int c = img.dim(0), h = img.dim(1), w = img.dim(2);
+        if (c == channels) return img;
+        if (channels != 1 && channels != 3) throw new IllegalArgumentException("cannot convert an image to " + channels + " channels");
+        Tensor out = Tensor.zeros(channels, h, w);
+        float[] s = img.data(), d = out.data();
+        for (int i = 0; i < h * w; i++) {
+            float v = c == 1 ? s[i] : 0.299f * s[i] + 0.587f * s[h * w + i] + 0.114f * s[2 * h * w + i];
+            for (int k = 0; k < channels; k++) d[k * h * w + i] = v;
+        }
+        return out;
+    }
+
+    private static Tensor decode(Object input, Path file) throws CorruptImageException {
         BufferedImage img;
         try {
-            img = read(file);
+            img = read(input, file);
         } catch (CorruptImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -69,12 +98,14 @@ public final class ImageDecoder {
         }
     }
 
-    private static BufferedImage read(Path file) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+    private static BufferedImage read(Object input, Path file) throws IOException {
+        // bytes in memory stay in memory (ImageIO would otherwise cache a stream in a temp file)
+        try (ImageInputStream in = input instanceof java.io.InputStream is ? new javax.imageio.stream.MemoryCacheImageInputStream(is)
+                : ImageIO.createImageInputStream(input)) {
             if (in == null) throw new CorruptImageException(file, "cannot open");
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new CorruptImageException(file, Files.size(file) == 0 ? "empty file (0 bytes)"
+                throw new CorruptImageException(file, input instanceof java.io.File f && f.length() == 0 ? "empty file (0 bytes)"
                         : "not a readable image (no ImageIO decoder recognises its contents)");
             }
             ImageReader reader = readers.next();

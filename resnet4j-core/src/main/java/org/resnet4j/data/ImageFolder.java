@@ -95,17 +95,8 @@ public final class ImageFolder implements Dataset {
      * a colour image becomes its luma (ITU-R 601, as PIL's convert("L")) for a grey one.
      */
     public static Tensor decode(Path file, int channels) throws CorruptImageException {
-        Tensor img = decode(file);
-        int c = img.dim(0), h = img.dim(1), w = img.dim(2);
-        if (c == channels) return img;
         if (channels != 1 && channels != 3) throw new IllegalArgumentException(file + ": cannot convert an image to " + channels + " channels");
-        Tensor out = Tensor.zeros(channels, h, w);
-        float[] s = img.data(), d = out.data();
-        for (int i = 0; i < h * w; i++) {
-            float v = c == 1 ? s[i] : 0.299f * s[i] + 0.587f * s[h * w + i] + 0.114f * s[2 * h * w + i];
-            for (int k = 0; k < channels; k++) d[k * h * w + i] = v;
-        }
-        return out;
+        return ImageDecoder.toChannels(decode(file), channels);
     }
 
     /** Decodes one image file to float32 RGB CHW in [0, 1], strictly: see {@link ImageDecoder}. */

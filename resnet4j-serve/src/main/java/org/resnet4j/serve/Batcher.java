@@ -1,0 +1,140 @@
+package org.resnet4j.serve;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * Dynamic batching, as TorchServe's and Triton's: requests wait in a bounded queue; one worker
+ * takes the oldest, then waits at most {@code maxDelayMillis} for more of the same input shape,
+ * up to {@code maxBatch} images, and runs them as one forward pass. A full queue refuses at once
+ * ({@link #submit} returns null: the server answers 503) rather than building a backlog; a
+ * request whose deadline passed, or whose client went away, is dropped before its batch runs.
+ */
+final class Batcher implements AutoCloseable {
+    /** One request: CHW images of one shape, answered with one row of outputs per image. */
+    static final class Job {
+        final List<Tensor> images;
+        final long deadlineNanos;
+        final CompletableFuture<float[][]> result = new CompletableFuture<>();
+
+        Job(List<Tensor> images, long deadlineNanos) {
+            this.images = List.copyOf(images);
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        int[] shape() {
+            return images.getFirst().shape();
+        }
+    }
+
+    private final Function<List<Tensor>, float[][]> forward;
+    private final int maxBatch;
+    private final long maxDelayNanos;
+    private final BlockingQueue<Job> queue;
+    private final ServeMetrics metrics;
+    private final Thread worker;
+    private volatile boolean stopping;
+    /** A job taken from the queue that did not fit the batch being formed: it leads the next one. */
+    private Job carried;
+
+    Batcher(Function<List<Tensor>, float[][]> forward, int maxBatch, int maxDelayMillis, int queueCapacity, ServeMetrics metrics, String name) {
+        if (maxBatch < 1 || maxDelayMillis < 0 || queueCapacity < 1) {
+            throw new IllegalArgumentException("max batch must be >= 1, max delay >= 0 ms and queue >= 1; got " + maxBatch + ", " + maxDelayMillis + ", " + queueCapacity);
+        }
+        this.forward = forward;
+        this.maxBatch = maxBatch;
+        this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMillis);
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.metrics = metrics;
+        this.worker = Thread.ofPlatform().name("resnet4j-batcher-" + name).daemon().start(this::run);
+    }
+
+    /** Queues a request; null when the queue is full (or the batcher is stopping). */
+    Job submit(List<Tensor> images, long deadlineNanos) {
+        if (stopping) return null;
+        Job j = new Job(images, deadlineNanos);
+        return queue.offer(j) ? j : null;
+    }
+
+    int queued() {
+        return queue.size() + (carried != null ? 1 : 0);
+    }
+
+    private void run() {
+        while (!stopping || !queue.isEmpty() || carried != null) {
+            try {
+                Job first = carried != null ? carried : queue.poll(100, TimeUnit.MILLISECONDS);
+                carried = null;
+                if (first == null) continue;
+                List<Job> batch = new ArrayList<>(List.of(first));
+                int images = first.images.size();
+                long until = System.nanoTime() + maxDelayNanos;
+                while (images < maxBatch) {
+                    long left = until - System.nanoTime();
+                    Job next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+                    if (next == null) break;
+                    if (!Arrays.equals(next.shape(), first.shape()) || images + next.images.size() > maxBatch) {
+                        carried = next;
+                        break;
+                    }
+                    batch.add(next);
+                    images += next.images.size();
+                }
+                runBatch(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void runBatch(List<Job> batch) {
+        long now = System.nanoTime();
+        List<Job> live = new ArrayList<>();
+        for (Job j : batch) {
+            if (j.result.isDone()) continue; // cancelled: the client went away
+            if (now > j.deadlineNanos) j.result.completeExceptionally(new DeadlineException());
+            else live.add(j);
+        }
+        if (live.isEmpty()) return;
+        List<Tensor> inputs = new ArrayList<>();
+        for (Job j : live) inputs.addAll(j.images);
+        long t0 = System.nanoTime();
+        try {
+            float[][] out = forward.apply(inputs);
+            metrics.batch(inputs.size(), (System.nanoTime() - t0) / 1e9);
+            int k = 0;
+            for (Job j : live) {
+                j.result.complete(Arrays.copyOfRange(out, k, k + j.images.size()));
+                k += j.images.size();
+            }
+        } catch (RuntimeException e) {
+            for (Job j : live) j.result.completeExceptionally(e);
+        }
+    }
+
+    /** Refuses new requests, answers every queued one, then stops the worker. */
+    @Override
+    public void close() {
+        stopping = true;
+        try {
+            worker.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A request that waited past its deadline. */
+    static final class DeadlineException extends RuntimeException {
+        DeadlineException() {
+            super("the request's deadline passed while it was queued");
+        }
+    }
+}

@@ -1,0 +1,397 @@
+package org.resnet4j.serve;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.resnet4j.data.CorruptImageException;
+import org.resnet4j.data.ImageDecoder;
+import org.resnet4j.io.json.Json;
+import org.resnet4j.io.json.JsonException;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.Predictor;
+
+/**
+ * resnet4j's HTTP inference server: the JDK's HTTP server, one virtual thread per request, and a
+ * {@link Batcher} per model. Endpoints:
+ * <ul>
+ *   <li>the Open Inference Protocol (KServe v2, Triton's HTTP API): {@code GET /v2/health/live},
+ *       {@code /v2/health/ready}, {@code /v2/models/{name}}, {@code /v2/models/{name}/ready},
+ *       {@code POST /v2/models/{name}/infer} with FP32 JSON tensors of shape [N, C, H, W];</li>
+ *   <li>{@code POST /v1/models/{name}/predict} with the bytes of a JPEG or PNG: the model's own
+ *       preprocessing, then the top-k labels and probabilities ({@code ?top=k}, default 5);</li>
+ *   <li>{@code GET /metrics}: Prometheus text.</li>
+ * </ul>
+ * Bad requests get a status and a JSON {@code {"error": ...}} naming what is wrong: 400 (an image
+ * that does not decode, a tensor of the wrong shape or datatype, malformed JSON), 404 (unknown
+ * model or path), 405, 413 (body over the limit), 415 (media type), 503 with Retry-After (queue
+ * full, or shutting down), 504 (deadline passed in the queue).
+ */
+public final class InferenceServer implements AutoCloseable {
+    /**
+     * @param host address to bind (loopback unless told otherwise)
+     * @param port port, 0 for any free one
+     * @param maxBatch most images per forward pass
+     * @param maxDelayMillis longest a request waits for others to batch with
+     * @param queue requests that may wait; more are refused with 503
+     * @param maxBodyBytes largest request body; more is refused with 413
+     * @param timeoutMillis a request's deadline from its arrival
+     */
+    public record Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis) {
+        /** 127.0.0.1:8080, batches of 16 within 5 ms, 64 queued, 16 MiB bodies, 30 s deadline. */
+        public static Options defaults() {
+            return new Options("127.0.0.1", 8080, 16, 5, 64, 16L << 20, 30_000);
+        }
+
+        public Options withPort(int p) {
+            return new Options(host, p, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis);
+        }
+
+        public Options withHost(String h) {
+            return new Options(h, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis);
+        }
+
+        public Options withBatching(int batch, int delayMillis, int queueCapacity) {
+            return new Options(host, port, batch, delayMillis, queueCapacity, maxBodyBytes, timeoutMillis);
+        }
+
+        public Options withLimits(long bodyBytes, long timeout) {
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout);
+        }
+    }
+
+    private final HttpServer http;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final Map<String, ServedModel> models = new LinkedHashMap<>();
+    private final Map<String, Batcher> batchers = new LinkedHashMap<>();
+    private final ServeMetrics metrics = new ServeMetrics();
+    private final Options options;
+    private volatile boolean ready;
+
+    private InferenceServer(List<ServedModel> served, Options o) throws IOException {
+        this.options = o;
+        for (ServedModel m : served) {
+            if (models.putIfAbsent(m.name(), m) != null) throw new IllegalArgumentException("two models named '" + m.name() + "'");
+            Predictor p = m.predictor();
+            Batcher b = new Batcher(p::logits, o.maxBatch(), o.maxDelayMillis(), o.queue(), metrics, m.name());
+            batchers.put(m.name(), b);
+            metrics.queue(m.name(), b::queued);
+        }
+        http = HttpServer.create(new InetSocketAddress(o.host(), o.port()), 128);
+        http.setExecutor(executor);
+        http.createContext("/", this::handle);
+    }
+
+    /**
+     * Runs each model once (the JIT's first pass, so that the first client does not pay it), binds,
+     * starts serving and returns once the server is ready.
+     */
+    public static InferenceServer start(List<ServedModel> models, Options options) throws IOException {
+        if (models.isEmpty()) throw new IllegalArgumentException("no model to serve");
+        for (ServedModel m : models) {
+            int[] s = m.inputShape();
+            m.predictor().logits(List.of(Tensor.zeros(s[0], s[1], s[2])));
+        }
+        InferenceServer s = new InferenceServer(models, options);
+        s.http.start();
+        s.ready = true;
+        return s;
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    /** Forward passes run so far, over all models. */
+    public long batchesRun() {
+        return metrics.batches();
+    }
+
+    /**
+     * Graceful stop: readiness turns false, new inference requests get 503, every request already
+     * queued is answered, then the listener closes.
+     */
+    @Override
+    public void close() {
+        ready = false;
+        for (Batcher b : batchers.values()) b.close();
+        http.stop(1);
+        executor.shutdown();
+        try {
+            executor.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ routing
+
+    /** An answer to send: status, JSON or text body, extra headers. */
+    private record Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
+        static Reply json(int status, Object value) {
+            return new Reply(status, "application/json", Json.write(value).getBytes(StandardCharsets.UTF_8), Map.of());
+        }
+
+        static Reply error(int status, String message) {
+            return json(status, Map.of("error", message));
+        }
+    }
+
+    /** A request refused with a status and a reason. */
+    private static final class HttpError extends Exception {
+        final int status;
+        final Map<String, String> headers;
+
+        HttpError(int status, String message) {
+            this(status, message, Map.of());
+        }
+
+        HttpError(int status, String message, Map<String, String> headers) {
+            super(message, null, false, false);
+            this.status = status;
+            this.headers = headers;
+        }
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        long t0 = System.nanoTime();
+        String path = ex.getRequestURI().getPath();
+        String endpoint = "other";
+        Reply reply;
+        try {
+            String[] p = Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toArray(String[]::new);
+            String method = ex.getRequestMethod();
+            if (p.length == 1 && p[0].equals("metrics")) {
+                endpoint = "metrics";
+                requireMethod(method, "GET");
+                reply = new Reply(200, "text/plain; version=0.0.4", metrics.render().getBytes(StandardCharsets.UTF_8), Map.of());
+            } else if (p.length == 3 && p[0].equals("v2") && p[1].equals("health")) {
+                endpoint = "health";
+                requireMethod(method, "GET");
+                if (p[2].equals("live")) reply = Reply.json(200, Map.of("live", true));
+                else if (p[2].equals("ready")) reply = Reply.json(ready ? 200 : 503, Map.of("ready", ready));
+                else throw new HttpError(404, "no such path: " + path);
+            } else if (p.length >= 3 && p[0].equals("v2") && p[1].equals("models")) {
+                ServedModel m = model(p[2]);
+                if (p.length == 3) {
+                    endpoint = "metadata";
+                    requireMethod(method, "GET");
+                    reply = Reply.json(200, metadata(m));
+                } else if (p.length == 4 && p[3].equals("ready")) {
+                    endpoint = "model_ready";
+                    requireMethod(method, "GET");
+                    reply = Reply.json(ready ? 200 : 503, Map.of("name", m.name(), "ready", ready));
+                } else if (p.length == 4 && p[3].equals("infer")) {
+                    endpoint = "infer";
+                    requireMethod(method, "POST");
+                    reply = infer(m, ex, t0);
+                } else {
+                    throw new HttpError(404, "no such path: " + path);
+                }
+            } else if (p.length == 4 && p[0].equals("v1") && p[1].equals("models") && p[3].equals("predict")) {
+                endpoint = "predict";
+                ServedModel m = model(p[2]);
+                requireMethod(method, "POST");
+                reply = predict(m, ex, t0);
+            } else {
+                throw new HttpError(404, "no such path: " + path);
+            }
+        } catch (HttpError e) {
+            reply = new Reply(e.status, "application/json", Json.write(Map.of("error", e.getMessage())).getBytes(StandardCharsets.UTF_8), e.headers);
+        } catch (RuntimeException e) {
+            reply = Reply.error(500, "internal error: " + e);
+        }
+        try {
+            drain(ex); // whatever the handler did not read (a refused request), so the client reads the answer
+            send(ex, reply);
+        } finally {
+            metrics.request(endpoint, reply.status(), (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static void requireMethod(String method, String allowed) throws HttpError {
+        if (!method.equals(allowed)) throw new HttpError(405, method + " is not allowed here; use " + allowed, Map.of("Allow", allowed));
+    }
+
+    private ServedModel model(String name) throws HttpError {
+        ServedModel m = models.get(name);
+        if (m == null) throw new HttpError(404, "no model named '" + name + "'; served: " + models.keySet());
+        return m;
+    }
+
+    private static void send(HttpExchange ex, Reply r) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", r.contentType());
+        r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+        ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
+        try (OutputStream os = ex.getResponseBody()) {
+            os.write(r.body());
+        } catch (IOException gone) {
+            // the client left before its answer: nothing to do
+        } finally {
+            ex.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ endpoints
+
+    private static Map<String, Object> metadata(ServedModel m) {
+        int[] s = m.inputShape();
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("name", m.name());
+        o.put("versions", List.of("1"));
+        o.put("platform", "resnet4j");
+        o.put("inputs", List.of(tensorMetadata("input", List.of(-1, s[0], s[1], s[2]))));
+        o.put("outputs", List.of(tensorMetadata("output", List.of(-1, m.predictor().classes().size()))));
+        return o;
+    }
+
+    private static Map<String, Object> tensorMetadata(String name, List<Integer> shape) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("name", name);
+        t.put("datatype", "FP32");
+        t.put("shape", shape);
+        return t;
+    }
+
+    private byte[] body(HttpExchange ex) throws HttpError, IOException {
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length != null) {
+            try {
+                if (Long.parseLong(length.trim()) > options.maxBodyBytes()) {
+                    throw new HttpError(413, "body of " + length.trim() + " bytes is over the limit of " + options.maxBodyBytes());
+                }
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "bad Content-Length: " + length);
+            }
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
+            if (b.length > options.maxBodyBytes()) {
+                throw new HttpError(413, "body is over the limit of " + options.maxBodyBytes() + " bytes");
+            }
+            return b;
+        }
+    }
+
+    /**
+     * Reads and drops what is left of a refused body, up to 64 MiB, so that the client (which is
+     * still sending) reads the 413 instead of a reset connection; beyond that the connection closes.
+     */
+    private static void drain(HttpExchange ex) {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] sink = new byte[1 << 16];
+            long left = 64L << 20;
+            int n;
+            while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) left -= n;
+        } catch (IOException ignored) { // the client gave up: nothing to answer
+        }
+    }
+
+    private String mediaType(HttpExchange ex) {
+        String ct = ex.getRequestHeaders().getFirst("Content-Type");
+        return ct == null ? "" : ct.split(";")[0].trim().toLowerCase(Locale.ROOT);
+    }
+
+    private Reply infer(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {
+        String type = mediaType(ex);
+        if (!type.isEmpty() && !type.equals("application/json")) throw new HttpError(415, "infer takes application/json, got " + type);
+        Object req;
+        try {
+            req = Json.parse(new String(body(ex), StandardCharsets.UTF_8));
+        } catch (JsonException e) {
+            throw new HttpError(400, "request is not valid JSON: " + e.getMessage());
+        }
+        List<Tensor> images;
+        try {
+            images = V2Tensors.inputImages(req, m.inputShape());
+        } catch (IllegalArgumentException e) {
+            throw new HttpError(400, e.getMessage());
+        }
+        String id = req instanceof Map<?, ?> r && r.get("id") instanceof String s ? s : null;
+        float[][] out = run(m, images, arrived);
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("model_name", m.name());
+        o.put("model_version", "1");
+        if (id != null) o.put("id", id);
+        o.put("outputs", List.of(V2Tensors.output("output", out)));
+        return Reply.json(200, o);
+    }
+
+    private Reply predict(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {
+        String type = mediaType(ex);
+        if (!type.equals("image/jpeg") && !type.equals("image/png") && !type.equals("application/octet-stream")) {
+            throw new HttpError(415, "predict takes image/jpeg or image/png bytes, got " + (type.isEmpty() ? "no Content-Type" : type));
+        }
+        int top = 5;
+        String q = ex.getRequestURI().getQuery();
+        if (q != null) {
+            for (String kv : q.split("&")) {
+                if (kv.startsWith("top=")) {
+                    try {
+                        top = Integer.parseInt(kv.substring(4));
+                    } catch (NumberFormatException e) {
+                        top = -1;
+                    }
+                    if (top < 1) throw new HttpError(400, "top must be a positive integer, got '" + kv.substring(4) + "'");
+                }
+            }
+        }
+        Tensor img;
+        try {
+            img = ImageDecoder.decode(body(ex), "upload");
+        } catch (CorruptImageException e) {
+            throw new HttpError(400, e.getMessage());
+        }
+        Predictor p = m.predictor();
+        Tensor x = p.preprocess(img.dim(0) == p.channels() ? img : ImageDecoder.toChannels(img, p.channels()));
+        float[][] out = run(m, List.of(x), arrived);
+        List<Map<String, Object>> ranked = new ArrayList<>();
+        for (Predictor.Scored s : p.rank(out[0], top)) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("label", s.label());
+            r.put("index", s.index());
+            r.put("probability", s.probability());
+            ranked.add(r);
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("model_name", m.name());
+        o.put("top", ranked);
+        o.put("milliseconds", Math.round((System.nanoTime() - arrived) / 1e4) / 100.0);
+        return Reply.json(200, o);
+    }
+
+    /** Through the model's batcher, within the request's deadline. */
+    private float[][] run(ServedModel m, List<Tensor> images, long arrived) throws HttpError {
+        if (!ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
+        long deadline = arrived + TimeUnit.MILLISECONDS.toNanos(options.timeoutMillis());
+        Batcher.Job job = batchers.get(m.name()).submit(images, deadline);
+        if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full (" + options.queue() + " requests); retry shortly", Map.of("Retry-After", "1"));
+        try {
+            return job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            job.result.cancel(false);
+            throw new HttpError(504, "no answer within " + options.timeoutMillis() + " ms");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Batcher.DeadlineException d) throw new HttpError(504, d.getMessage());
+            throw new HttpError(500, "inference failed: " + e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HttpError(503, "interrupted");
+        }
+    }
+}

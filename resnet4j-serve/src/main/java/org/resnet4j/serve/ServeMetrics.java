@@ -1,0 +1,93 @@
+package org.resnet4j.serve;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
+
+/**
+ * The server's counters in the Prometheus text exposition format (version 0.0.4): requests by
+ * endpoint and status, a request latency histogram, a batch size histogram, inference time per
+ * batch, and the queue depth of each model. Hand-written: a handful of counters do not need a
+ * metrics library in a module whose only dependency is the core.
+ */
+final class ServeMetrics {
+    private static final double[] LATENCY_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    private static final double[] BATCH_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128};
+
+    private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
+    private final Histogram latency = new Histogram(LATENCY_BUCKETS), batchSize = new Histogram(BATCH_BUCKETS),
+            inferenceSeconds = new Histogram(LATENCY_BUCKETS);
+    private final Map<String, IntSupplier> queues = new ConcurrentHashMap<>();
+
+    void request(String endpoint, int status, double seconds) {
+        requests.computeIfAbsent(endpoint + "\u0000" + status, k -> new LongAdder()).increment();
+        latency.observe(seconds);
+    }
+
+    void batch(int images, double seconds) {
+        batchSize.observe(images);
+        inferenceSeconds.observe(seconds);
+    }
+
+    void queue(String model, IntSupplier depth) {
+        queues.put(model, depth);
+    }
+
+    /** Forward passes run so far. */
+    long batches() {
+        return batchSize.count.sum();
+    }
+
+    String render() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# HELP resnet4j_requests_total HTTP requests by endpoint and status code.\n# TYPE resnet4j_requests_total counter\n");
+        new TreeMap<>(requests).forEach((k, v) -> {
+            String[] p = k.split("\u0000");
+            sb.append("resnet4j_requests_total{endpoint=\"").append(p[0]).append("\",code=\"").append(p[1]).append("\"} ").append(v.sum()).append('\n');
+        });
+        latency.render(sb, "resnet4j_request_duration_seconds", "Time from request to response.");
+        batchSize.render(sb, "resnet4j_batch_size", "Images per forward pass.");
+        inferenceSeconds.render(sb, "resnet4j_batch_inference_seconds", "Time of one batched forward pass.");
+        sb.append("# HELP resnet4j_queue_depth Requests waiting for a batch.\n# TYPE resnet4j_queue_depth gauge\n");
+        new TreeMap<>(queues).forEach((m, q) -> sb.append("resnet4j_queue_depth{model=\"").append(m).append("\"} ").append(q.getAsInt()).append('\n'));
+        return sb.toString();
+    }
+
+    /** A cumulative histogram: a counter per upper bound, a sum and a count. */
+    private static final class Histogram {
+        final double[] bounds;
+        final LongAdder[] counts;
+        final LongAdder count = new LongAdder();
+        final DoubleAdder sum = new DoubleAdder();
+
+        Histogram(double[] bounds) {
+            this.bounds = bounds;
+            this.counts = new LongAdder[bounds.length];
+            for (int i = 0; i < bounds.length; i++) counts[i] = new LongAdder();
+        }
+
+        void observe(double v) {
+            for (int i = 0; i < bounds.length; i++) if (v <= bounds[i]) counts[i].increment();
+            count.increment();
+            sum.add(v);
+        }
+
+        void render(StringBuilder sb, String name, String help) {
+            sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" histogram\n");
+            for (int i = 0; i < bounds.length; i++) {
+                sb.append(name).append("_bucket{le=\"").append(fmt(bounds[i])).append("\"} ").append(counts[i].sum()).append('\n');
+            }
+            sb.append(name).append("_bucket{le=\"+Inf\"} ").append(count.sum()).append('\n');
+            sb.append(name).append("_sum ").append(fmt(sum.sum())).append('\n');
+            sb.append(name).append("_count ").append(count.sum()).append('\n');
+        }
+
+        private static String fmt(double v) {
+            return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : String.format(Locale.ROOT, "%s", v);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package org.resnet4j.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.data.Normalize;
+import org.resnet4j.data.SyntheticShapes;
+import org.resnet4j.io.json.Json;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.models.Models;
+import org.resnet4j.nn.Init;
+import org.resnet4j.nn.Module;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.Predictor;
+
+/** The real server on a free loopback port, driven over HTTP: every endpoint and error status, batching, the queue bound, shutdown. */
+class InferenceServerTest {
+    static final Normalize NORM = new Normalize(new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
+    final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final List<InferenceServer> servers = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        servers.forEach(InferenceServer::close);
+    }
+
+    private InferenceServer serve(Module model, InferenceServer.Options o) throws Exception {
+        Predictor p = new Predictor(model, NORM, SyntheticShapes.CLASSES, 3, 16);
+        InferenceServer s = InferenceServer.start(List.of(new ServedModel("shapes", p, new int[] {3, 32, 32})), o.withPort(0));
+        servers.add(s);
+        return s;
+    }
+
+    private static Module resnet8() {
+        Init.manualSeed(4);
+        return Models.create("resnet8", ModelConfig.defaults(6));
+    }
+
+    private HttpResponse<String> get(InferenceServer s, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> post(InferenceServer s, String path, String type, byte[] body) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", type).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String inferBody(List<Tensor> images) {
+        List<Float> data = new ArrayList<>();
+        for (Tensor t : images) for (float v : t.data()) data.add(v);
+        return Json.write(Map.of("id", "r1", "inputs", List.of(Map.of("name", "input", "datatype", "FP32",
+                "shape", List.of(images.size(), 3, 32, 32), "data", data))));
+    }
+
+    private static float[] floats(Object list) {
+        List<?> l = (List<?>) list;
+        float[] f = new float[l.size()];
+        for (int i = 0; i < f.length; i++) f[i] = ((Number) l.get(i)).floatValue();
+        return f;
+    }
+
+    private static List<Tensor> images(int n, long seed) {
+        List<Tensor> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(Tensor.uniform(seed + i, -1, 1, 3, 32, 32));
+        return out;
+    }
+
+    @Test
+    void healthMetadataAndErrorsOfTheOpenInferenceProtocol() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
+        assertEquals(200, get(s, "/v2/health/live").statusCode());
+        assertEquals(200, get(s, "/v2/health/ready").statusCode());
+        var meta = get(s, "/v2/models/shapes");
+        assertEquals(200, meta.statusCode());
+        assertEquals("[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[-1,3,32,32]}]".length(),
+                Json.write(((Map<?, ?>) Json.parse(meta.body())).get("inputs")).length());
+        assertTrue(meta.body().contains("\"shape\":[-1,6]"), meta.body());
+        assertEquals(200, get(s, "/v2/models/shapes/ready").statusCode());
+        var missing = get(s, "/v2/models/nope");
+        assertEquals(404, missing.statusCode());
+        assertTrue(missing.body().contains("nope") && missing.body().contains("shapes"), missing.body());
+        assertEquals(404, get(s, "/v3/anything").statusCode());
+        var wrongMethod = get(s, "/v2/models/shapes/infer");
+        assertEquals(405, wrongMethod.statusCode());
+        assertEquals("POST", wrongMethod.headers().firstValue("Allow").orElse(""));
+    }
+
+    @Test
+    void inferAnswersAsTheUnbatchedModelAndRefusesBadTensors() throws Exception {
+        Module model = resnet8();
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withLimits(1 << 20, 30_000));
+        List<Tensor> x = images(2, 10);
+        var r = post(s, "/v2/models/shapes/infer", "application/json", inferBody(x).getBytes());
+        assertEquals(200, r.statusCode(), r.body());
+        Map<?, ?> o = (Map<?, ?>) Json.parse(r.body());
+        assertEquals("r1", o.get("id"));
+        Map<?, ?> out = (Map<?, ?>) ((List<?>) o.get("outputs")).getFirst();
+        assertEquals(List.of(2L, 6L), out.get("shape"));
+        float[] got = floats(out.get("data"));
+        Predictor alone = new Predictor(model, NORM, SyntheticShapes.CLASSES, 3, 1);
+        for (int i = 0; i < 2; i++) {
+            assertArrayEquals(alone.logits(List.of(x.get(i)))[0], java.util.Arrays.copyOfRange(got, i * 6, i * 6 + 6), 1e-5f);
+        }
+        String good = inferBody(x);
+        for (String[] bad : new String[][] {
+                {good.replace("[2,3,32,32]", "[2,3,28,28]"), "shape"},
+                {good.replace("FP32", "INT8"), "datatype"},
+                {good.replace("[2,3,32,32]", "[3,3,32,32]"), "needs"},
+                {"{\"inputs\": [", "not valid JSON"},
+                {"{\"inputs\": []}", "exactly one"},
+                {good.replaceFirst("\"data\":\\[", "\"data\":[\"x\","), "numbers"}}) {
+            var e = post(s, "/v2/models/shapes/infer", "application/json", bad[0].getBytes());
+            assertEquals(400, e.statusCode(), bad[1] + ": " + e.body());
+            assertTrue(e.body().contains(bad[1]), e.body());
+        }
+        assertEquals(415, post(s, "/v2/models/shapes/infer", "text/plain", good.getBytes()).statusCode());
+        assertEquals(413, post(s, "/v2/models/shapes/infer", "application/json", new byte[(1 << 20) + 1]).statusCode());
+        assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", good.getBytes()).statusCode(), "still serving");
+        String metrics = get(s, "/metrics").body();
+        assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"400\"} 6"), metrics);
+        assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"200\"} 2"), metrics);
+        assertTrue(metrics.contains("resnet4j_batch_size_count 2") && metrics.contains("resnet4j_queue_depth{model=\"shapes\"} 0"), metrics);
+    }
+
+    @Test
+    void predictTakesImageBytes() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
+        Tensor img = new SyntheticShapes(1, 3, 32).get(0).image();
+        BufferedImage bi = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 32; x++) {
+                bi.setRGB(x, y, (Math.round(img.get(0, y, x) * 255) << 16) | (Math.round(img.get(1, y, x) * 255) << 8) | Math.round(img.get(2, y, x) * 255));
+            }
+        }
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(bi, "png", png);
+        var r = post(s, "/v1/models/shapes/predict?top=3", "image/png", png.toByteArray());
+        assertEquals(200, r.statusCode(), r.body());
+        List<?> top = (List<?>) ((Map<?, ?>) Json.parse(r.body())).get("top");
+        assertEquals(3, top.size());
+        assertTrue(SyntheticShapes.CLASSES.contains(((Map<?, ?>) top.getFirst()).get("label")));
+        var bad = post(s, "/v1/models/shapes/predict", "image/jpeg", new byte[] {1, 2, 3});
+        assertEquals(400, bad.statusCode());
+        assertTrue(bad.body().contains("not a readable image"), bad.body());
+        assertEquals(415, post(s, "/v1/models/shapes/predict", "text/plain", png.toByteArray()).statusCode());
+        assertEquals(400, post(s, "/v1/models/shapes/predict?top=0", "image/png", png.toByteArray()).statusCode());
+    }
+
+    @Test
+    void concurrentRequestsShareForwardPasses() throws Exception {
+        Module model = resnet8();
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(8, 300, 64));
+        int n = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+        List<List<Tensor>> inputs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            List<Tensor> x = images(1, 100 + i);
+            inputs.add(x);
+            answers.add(pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", inferBody(x).getBytes())));
+        }
+        Predictor alone = new Predictor(model, NORM, SyntheticShapes.CLASSES, 3, 1);
+        for (int i = 0; i < n; i++) {
+            var r = answers.get(i).get(60, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.body());
+            Map<?, ?> out = (Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parse(r.body())).get("outputs")).getFirst();
+            assertArrayEquals(alone.logits(inputs.get(i))[0], floats(out.get("data")), 1e-5f, "request " + i + " answered with its own row");
+        }
+        pool.shutdown();
+        assertTrue(s.batchesRun() < n, n + " requests in " + s.batchesRun() + " forward passes");
+        assertTrue(s.batchesRun() >= 1);
+    }
+
+    /** Returns zeros of [N, 6]; after the server's warm-up call, only once the gate opens: holds the batcher so the queue fills. */
+    static final class GatedModel extends Module {
+        final CountDownLatch entered = new CountDownLatch(1), gate = new CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Variable forward(Variable x) {
+            if (calls.getAndIncrement() == 0) return Variable.constant(Tensor.zeros(x.value().dim(0), 6)); // warm-up
+            entered.countDown();
+            try {
+                gate.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return Variable.constant(Tensor.zeros(x.value().dim(0), 6));
+        }
+    }
+
+    @Test
+    void aFullQueueAnswers503AndShutdownAnswersEveryQueuedRequest() throws Exception {
+        GatedModel model = new GatedModel();
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(1, 0, 2));
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        String body = inferBody(images(1, 1));
+        Future<HttpResponse<String>> running = pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()));
+        assertTrue(model.entered.await(30, TimeUnit.SECONDS), "the first request reached the model");
+        List<Future<HttpResponse<String>>> queued = new ArrayList<>();
+        for (int i = 0; i < 2; i++) queued.add(pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", body.getBytes())));
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!get(s, "/metrics").body().contains("resnet4j_queue_depth{model=\"shapes\"} 2") && System.nanoTime() < until) Thread.sleep(20);
+        var refused = post(s, "/v2/models/shapes/infer", "application/json", body.getBytes());
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertEquals("1", refused.headers().firstValue("Retry-After").orElse(""));
+        assertTrue(refused.body().contains("full"), refused.body());
+
+        Future<?> closing = pool.submit(s::close); // readiness goes false, the queue is drained
+        until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (get(s, "/v2/health/ready").statusCode() != 503 && System.nanoTime() < until) Thread.sleep(10);
+        assertEquals(503, get(s, "/v2/health/ready").statusCode(), "not ready while shutting down");
+        assertEquals(503, post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()).statusCode(), "no new work");
+        model.gate.countDown();
+        assertEquals(200, running.get(30, TimeUnit.SECONDS).statusCode());
+        for (var q : queued) assertEquals(200, q.get(30, TimeUnit.SECONDS).statusCode(), "accepted requests are answered");
+        closing.get(30, TimeUnit.SECONDS);
+        pool.shutdown();
+    }
+}
