@@ -46,8 +46,10 @@ final class EvalCommand implements Callable<Integer> {
                     + checkpoint + " expects " + tm.classes().size() + " and " + tm.inChannels());
         }
         Evaluation e;
+        int skipped;
         try (DataLoader test = new DataLoader(src.test(), src.testTransform(), batchSize, false, 0, 2, 4, false)) {
             e = Evaluation.run(tm.model(), test);
+            skipped = test.skippedIndices().size(); // each was named as it was met
         }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -57,10 +59,12 @@ final class EvalCommand implements Callable<Integer> {
             m.put("loss", e.loss());
             m.put("top1", e.top1());
             m.put("top5", e.top5());
+            m.put("skipped", skipped);
             System.out.println(Json.write(m));
         } else {
             System.out.printf(Locale.ROOT, "%s on %s test (%d images%s): loss %.4f  top-1 %.2f%%  top-5 %.2f%%%n", c.model, c.data,
                     e.examples(), tm.ema() ? ", EMA weights" : "", e.loss(), 100 * e.top1(), 100 * e.top5());
+            if (skipped > 0) System.out.printf(Locale.ROOT, "%d of %d test files unreadable, skipped%n", skipped, src.test().size());
         }
         return 0;
     }

@@ -21,10 +21,7 @@ import picocli.CommandLine.Parameters;
                 "(--checkpoint) or from weights (--model NAME --weights W.pth|W.safetensors; ImageNet models use",
                 "torchvision's eval preprocessing and class names)."})
 final class PredictCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", description = "A checkpoint written by `resnet4j train`.") Path checkpoint;
-    @Option(names = "--model", description = "With --weights: a registered model name.") String model;
-    @Option(names = "--weights", description = "With --model: a state_dict (.pth from torch.save, or .safetensors).") Path weights;
-    @Option(names = "--class-names", description = "With --weights: a text file, one class name per line (default: ImageNet's for 1000 classes).") Path classNames;
+    @picocli.CommandLine.Mixin ClassifierSource source;
     @Option(names = "--top", defaultValue = "5", description = "How many classes to show (default ${DEFAULT-VALUE}).") int top;
     @Option(names = "--json") boolean json;
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG/PNG/BMP/GIF files.") List<Path> images;
@@ -36,12 +33,8 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         org.resnet4j.data.ImageDecoder.setMaxPixels(maxImagePixels);
-        if ((checkpoint == null) == (weights == null || model == null)) {
-            throw new IllegalArgumentException("give either --checkpoint C, or --model NAME and --weights W");
-        }
-        TrainedModel tm = checkpoint != null ? TrainedModel.load(checkpoint) : fromWeights();
-        // trained checkpoints take their run's own preprocessing; ImageNet-size weights torchvision's
-        Predictor predictor = checkpoint != null ? Predictor.of(tm, 32) : Predictor.forModel(tm, 32);
+        TrainedModel tm = source.load();
+        Predictor predictor = source.predictor(tm, 32);
         List<Path> read = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         int failed = 0;
@@ -80,11 +73,5 @@ final class PredictCommand implements Callable<Integer> {
         }
         if (json) System.out.println(Json.write(all));
         return failed == 0 ? 0 : 2;
-    }
-
-    private TrainedModel fromWeights() throws java.io.IOException {
-        List<String> names = classNames == null ? null
-                : java.nio.file.Files.readAllLines(classNames).stream().filter(l -> !l.isBlank()).toList();
-        return TrainedModel.fromWeights(model, weights, names);
     }
 }

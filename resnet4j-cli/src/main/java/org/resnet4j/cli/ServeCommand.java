@@ -1,7 +1,5 @@
 package org.resnet4j.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -20,10 +18,7 @@ import picocli.CommandLine.Option;
                 "/v1/models/NAME/predict, Prometheus metrics at /metrics; requests are batched dynamically.",
                 "Binds to loopback unless --host says otherwise; SIGTERM stops it gracefully."})
 final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", description = "A checkpoint written by `resnet4j train`.") Path checkpoint;
-    @Option(names = "--model", description = "With --weights: a registered model name.") String model;
-    @Option(names = "--weights", description = "With --model: a state_dict (.pth or .safetensors).") Path weights;
-    @Option(names = "--labels", description = "With --weights: class names, one per line (default: ImageNet's for 1000 classes).") Path labels;
+    @picocli.CommandLine.Mixin ClassifierSource source;
     @Option(names = "--name", description = "The model's name in URLs (default: the model name).") String name;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "8080", description = "Port, 0 for any free one (default ${DEFAULT-VALUE}).") int port;
@@ -37,18 +32,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if ((checkpoint == null) == (weights == null || model == null)) {
-            throw new IllegalArgumentException("give either --checkpoint C, or --model NAME and --weights W");
-        }
         if (threads != null) Parallel.setThreads(threads);
-        TrainedModel tm;
-        if (checkpoint != null) {
-            tm = TrainedModel.load(checkpoint);
-        } else {
-            List<String> names = labels == null ? null : Files.readAllLines(labels).stream().filter(l -> !l.isBlank()).toList();
-            tm = TrainedModel.fromWeights(model, weights, names);
-        }
-        Predictor p = checkpoint != null ? Predictor.of(tm, maxBatch) : Predictor.forModel(tm, maxBatch);
+        TrainedModel tm = source.load();
+        Predictor p = source.predictor(tm, maxBatch);
         int[] shape = p.preprocess(Tensor.zeros(tm.inChannels(), 320, 320)).shape(); // what preprocessing makes of any image
         String served = name != null ? name : tm.config().model;
         InferenceServer.Options o = new InferenceServer.Options(host, port, maxBatch, maxDelay, queue, maxBody, timeout);

@@ -92,6 +92,10 @@ class DamagedImagesTest {
             assertEquals("3", f[header.indexOf("skipped_train")], row);
             assertEquals("1", f[header.indexOf("skipped_test")], row);
         }
+
+        Cli.Run eval = Cli.run("eval", "--checkpoint", dir.resolve("runs/dmg/checkpoints/best.safetensors").toString(), "--data", data.toString());
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("(8 images") && eval.out().contains("1 of 9 test files unreadable, skipped"), eval.out());
     }
 
     private static void write(Path split, SyntheticShapes shapes, int i) throws Exception {

@@ -20,7 +20,7 @@ import org.resnet4j.tensor.Tensor;
  * recursively and ordered as torchvision's {@code make_dataset} orders them (directories in sorted
  * order, then sorted file names). A file counts as an image by its extension, case-insensitively.
  *
- * <p>Images are decoded with {@link ImageIO} on every {@link #get} (nothing is cached) and
+ * <p>Images are decoded with {@link javax.imageio.ImageIO} on every {@link #get} (nothing is cached) and
  * converted to RGB like PIL's {@code convert("RGB")} (the default loader of ImageFolder); sizes
  * may differ between images, so a {@link Resize}/{@link CenterCrop}/{@link RandomResizedCrop}
  * transform is needed before batching. A file that cannot be decoded — damaged, truncated, or
