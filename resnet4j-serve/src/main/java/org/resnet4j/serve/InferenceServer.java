@@ -34,7 +34,9 @@ import org.resnet4j.train.Predictor;
  *       {@code POST /v2/models/{name}/infer} with FP32 JSON tensors of shape [N, C, H, W];</li>
  *   <li>{@code POST /v1/models/{name}/predict} with the bytes of a JPEG or PNG: the model's own
  *       preprocessing, then the top-k labels and probabilities ({@code ?top=k}, default 5);</li>
- *   <li>{@code GET /metrics}: Prometheus text.</li>
+ *   <li>{@code GET /metrics}: Prometheus text;</li>
+ *   <li>{@code GET /}: a web page to upload an image and see its classes; {@code GET /v1/models}
+ *       lists the models for it.</li>
  * </ul>
  * Bad requests get a status and a JSON {@code {"error": ...}} naming what is wrong: 400 (an image
  * that does not decode, a tensor of the wrong shape or datatype, malformed JSON), 404 (unknown
@@ -71,6 +73,18 @@ public final class InferenceServer implements AutoCloseable {
 
         public Options withLimits(long bodyBytes, long timeout) {
             return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout);
+        }
+    }
+
+    /** The web page at /: upload an image, see the top-5 classes. Served from the jar, nothing external. */
+    private static final byte[] PAGE = page();
+
+    private static byte[] page() {
+        try (InputStream in = InferenceServer.class.getResourceAsStream("web/index.html")) {
+            if (in == null) throw new IllegalStateException("web/index.html is missing from the resnet4j-serve jar");
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -176,7 +190,23 @@ public final class InferenceServer implements AutoCloseable {
         try {
             String[] p = Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toArray(String[]::new);
             String method = ex.getRequestMethod();
-            if (p.length == 1 && p[0].equals("metrics")) {
+            if (p.length == 0) {
+                endpoint = "page";
+                requireMethod(method, "GET");
+                reply = new Reply(200, "text/html; charset=utf-8", PAGE, Map.of());
+            } else if (p.length == 2 && p[0].equals("v1") && p[1].equals("models")) {
+                endpoint = "models";
+                requireMethod(method, "GET");
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (ServedModel m : models.values()) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("name", m.name());
+                    e.put("classes", m.predictor().classes().size());
+                    e.put("input", m.inputShape());
+                    list.add(e);
+                }
+                reply = Reply.json(200, Map.of("models", list));
+            } else if (p.length == 1 && p[0].equals("metrics")) {
                 endpoint = "metrics";
                 requireMethod(method, "GET");
                 reply = new Reply(200, "text/plain; version=0.0.4", metrics.render().getBytes(StandardCharsets.UTF_8), Map.of());
