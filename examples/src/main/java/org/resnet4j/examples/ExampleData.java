@@ -1,14 +1,13 @@
 package org.resnet4j.examples;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.data.SyntheticShapes;
-import org.resnet4j.tensor.Tensor;
 
 /**
  * Tiny data the examples make for themselves (no downloads): PNG files of resnet4j's synthetic
@@ -31,7 +30,7 @@ final class ExampleData {
         Files.createDirectories(dir);
         for (int i = 0; i < count; i++) {
             Path f = dir.resolve("image" + i + ".png");
-            ImageIO.write(toImage(shapes.get(i).image()), "png", f.toFile());
+            ImageIO.write(ImageDecoder.toImage(shapes.get(i).image(), 1), "png", f.toFile());
             files.add(f);
         }
         return files;
@@ -41,20 +40,7 @@ final class ExampleData {
         for (int i = 0; i < shapes.size(); i++) {
             Path dir = split.resolve(SyntheticShapes.CLASSES.get(shapes.label(i)));
             Files.createDirectories(dir);
-            ImageIO.write(toImage(shapes.get(i).image()), "png", dir.resolve(i + ".png").toFile());
+            ImageIO.write(ImageDecoder.toImage(shapes.get(i).image(), 1), "png", dir.resolve(i + ".png").toFile());
         }
-    }
-
-    /** A CHW RGB tensor in [0, 1] as an image. */
-    private static BufferedImage toImage(Tensor chw) {
-        int h = chw.dim(1), w = chw.dim(2);
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int r = Math.round(chw.get(0, y, x) * 255), g = Math.round(chw.get(1, y, x) * 255), b = Math.round(chw.get(2, y, x) * 255);
-                img.setRGB(x, y, (r << 16) | (g << 8) | b);
-            }
-        }
-        return img;
     }
 }

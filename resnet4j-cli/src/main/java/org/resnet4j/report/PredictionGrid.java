@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import org.resnet4j.io.AtomicFile;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.tensor.Tensor;
 
 /** A PNG grid of images, each captioned with its predicted class (green when right, red when wrong). */
@@ -34,7 +35,7 @@ public final class PredictionGrid {
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         for (int i = 0; i < n; i++) {
             int x0 = (i % columns) * cellW + (cellW - w) / 2, y0 = (i / columns) * cellH + 4;
-            g.drawImage(toImage(images.get(i), scale), x0, y0, null);
+            g.drawImage(ImageDecoder.toImage(images.get(i), scale), x0, y0, null);
             boolean right = predicted[i] == actual[i];
             g.setColor(right ? new Color(0, 120, 0) : new Color(190, 0, 0));
             String text = classes.get(predicted[i]) + (right ? "" : " (" + classes.get(actual[i]) + ")");
@@ -43,22 +44,5 @@ public final class PredictionGrid {
         }
         g.dispose();
         AtomicFile.writeStream(file, os -> ImageIO.write(out, "png", os));
-    }
-
-    private static BufferedImage toImage(Tensor chw, int scale) {
-        int c = chw.dim(0), h = chw.dim(1), w = chw.dim(2);
-        float[] d = chw.data();
-        BufferedImage img = new BufferedImage(w * scale, h * scale, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < h * scale; y++)
-            for (int x = 0; x < w * scale; x++) {
-                int p = (y / scale) * w + x / scale;
-                int r = byteOf(d[p]), gg = c == 3 ? byteOf(d[h * w + p]) : r, b = c == 3 ? byteOf(d[2 * h * w + p]) : r;
-                img.setRGB(x, y, (r << 16) | (gg << 8) | b);
-            }
-        return img;
-    }
-
-    private static int byteOf(float v) {
-        return Math.max(0, Math.min(255, Math.round(v * 255)));
     }
 }

@@ -141,12 +141,7 @@ class CliTest {
         int idx = 0;
         while (shapes.label(idx) != org.resnet4j.data.SyntheticShapes.CIRCLE) idx++;
         Tensor img = shapes.get(idx).image();
-        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(32, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < 32; y++)
-            for (int x = 0; x < 32; x++) {
-                int rr = Math.round(img.get(0, y, x) * 255), gg = Math.round(img.get(1, y, x) * 255), bb = Math.round(img.get(2, y, x) * 255);
-                bi.setRGB(x, y, (rr << 16) | (gg << 8) | bb);
-            }
+        java.awt.image.BufferedImage bi = org.resnet4j.data.ImageDecoder.toImage(img, 1);
         Path png = dir.resolve("circle.png"), broken = dir.resolve("broken.jpg");
         javax.imageio.ImageIO.write(bi, "png", png.toFile());
         java.nio.file.Files.write(broken, new byte[] {1, 2, 3, 4, 5});

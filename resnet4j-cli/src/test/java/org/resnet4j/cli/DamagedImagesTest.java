@@ -31,14 +31,7 @@ class DamagedImagesTest {
     }
 
     private static byte[] encode(Tensor chw, String format) throws Exception {
-        int h = chw.dim(1), w = chw.dim(2);
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int r = Math.round(chw.get(0, y, x) * 255), g = Math.round(chw.get(1, y, x) * 255), b = Math.round(chw.get(2, y, x) * 255);
-                img.setRGB(x, y, (r << 16) | (g << 8) | b);
-            }
-        }
+        BufferedImage img = ImageDecoder.toImage(chw, 1);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ImageIO.write(img, format, out);
         return out.toByteArray();

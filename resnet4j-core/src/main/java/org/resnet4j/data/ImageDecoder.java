@@ -63,6 +63,32 @@ public final class ImageDecoder {
     }
 
     /**
+     * The inverse of {@link #decode}: a grey or RGB CHW tensor in [0, 1] as an RGB image, each
+     * pixel drawn {@code scale} x {@code scale}, values clamped to [0, 1] and rounded to bytes (as
+     * torchvision's to_pil_image). For previews, figures and generated test images.
+     */
+    public static BufferedImage toImage(Tensor chw, int scale) {
+        if (chw.shape().length != 3 || (chw.dim(0) != 1 && chw.dim(0) != 3) || scale < 1) {
+            throw new IllegalArgumentException("expected a 1- or 3-channel CHW image and scale >= 1, got " + java.util.Arrays.toString(chw.shape()) + ", " + scale);
+        }
+        int c = chw.dim(0), h = chw.dim(1), w = chw.dim(2);
+        float[] d = chw.data();
+        BufferedImage img = new BufferedImage(w * scale, h * scale, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h * scale; y++) {
+            for (int x = 0; x < w * scale; x++) {
+                int p = (y / scale) * w + x / scale;
+                int r = byteOf(d[p]), g = c == 3 ? byteOf(d[h * w + p]) : r, b = c == 3 ? byteOf(d[2 * h * w + p]) : r;
+                img.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        }
+        return img;
+    }
+
+    private static int byteOf(float v) {
+        return Math.max(0, Math.min(255, Math.round(v * 255)));
+    }
+
+    /**
      * A decoded RGB or grey CHW image with the channel count a model expects: a grey image is
      * repeated for a colour model, a colour image becomes its luma (ITU-R 601, as PIL's
      * convert("L")) for a grey one.

@@ -124,7 +124,7 @@ class TransferTest {
             for (String split : List.of("train", "val")) {
                 Path d = dir.resolve("folder").resolve(split).resolve(SyntheticShapes.CLASSES.get(label));
                 Files.createDirectories(d);
-                ImageIO.write(toImage(shapes.get(i).image()), "png", d.resolve(i + ".png").toFile());
+                ImageIO.write(org.resnet4j.data.ImageDecoder.toImage(shapes.get(i).image(), 1), "png", d.resolve(i + ".png").toFile());
             }
             count[label]++;
         }
@@ -150,16 +150,5 @@ class TransferTest {
         assertFalse(java.util.Arrays.equals(before.get("layer2.0.conv1.weight").data(), after.get("layer2.0.conv1.weight").data()),
                 "unfrozen layers train");
         assertArrayEquals(new int[] {2, 64}, after.get("fc.weight").shape());
-    }
-
-    private static BufferedImage toImage(Tensor chw) {
-        int h = chw.dim(1), w = chw.dim(2);
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int r = Math.round(chw.get(0, y, x) * 255), g = Math.round(chw.get(1, y, x) * 255), b = Math.round(chw.get(2, y, x) * 255);
-                img.setRGB(x, y, (r << 16) | (g << 8) | b);
-            }
-        return img;
     }
 }

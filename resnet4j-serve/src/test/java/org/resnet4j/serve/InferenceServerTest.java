@@ -147,12 +147,7 @@ class InferenceServerTest {
     void predictTakesImageBytes() throws Exception {
         InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
         Tensor img = new SyntheticShapes(1, 3, 32).get(0).image();
-        BufferedImage bi = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < 32; y++) {
-            for (int x = 0; x < 32; x++) {
-                bi.setRGB(x, y, (Math.round(img.get(0, y, x) * 255) << 16) | (Math.round(img.get(1, y, x) * 255) << 8) | Math.round(img.get(2, y, x) * 255));
-            }
-        }
+        BufferedImage bi = org.resnet4j.data.ImageDecoder.toImage(img, 1);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(bi, "png", png);
         var r = post(s, "/v1/models/shapes/predict?top=3", "image/png", png.toByteArray());

@@ -56,12 +56,7 @@ class WebPageBrowserTest {
                 InferenceServer.Options.defaults().withPort(0))) {
             Path png = dir.resolve("shape.png");
             Tensor img = new SyntheticShapes(1, 8, 32).get(0).image();
-            BufferedImage bi = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
-            for (int y = 0; y < 32; y++) {
-                for (int x = 0; x < 32; x++) {
-                    bi.setRGB(x, y, (Math.round(img.get(0, y, x) * 255) << 16) | (Math.round(img.get(1, y, x) * 255) << 8) | Math.round(img.get(2, y, x) * 255));
-                }
-            }
+            BufferedImage bi = org.resnet4j.data.ImageDecoder.toImage(img, 1);
             ImageIO.write(bi, "png", png.toFile());
             String base = "http://127.0.0.1:" + s.port();
             // what the endpoint itself answers, to compare the page with
