@@ -24,7 +24,7 @@ final class DirectConv {
     static final boolean ENABLED = !"false".equals(System.getProperty("resnet4j.conv.direct"));
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
-    private static final int L = S.length();
+    static final int L = S.length();
     /** Output channels per forward micro-kernel (8: 16 accumulators; 4 with 8 ran at 152-176 GFLOPS). */
     static final int CO_BLOCK = 8;
     /**

@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.PoolOps;
 import org.resnet4j.tensor.Tensor;
@@ -80,8 +85,55 @@ class ConvTest extends KernelTestBase {
     void matchesReference(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int dil, int groups, boolean withBias) {
         ConvShape s = ConvShape.of(n, cin, h, w, cout, k, k, stride, stride, pad, pad, dil, dil, groups);
         assertEquals(k == 1 && stride == 1 && pad == 0, s.isPointwise());
-        if (n == 1 && h >= 76) assertTrue(Conv.blocked(s), "takes the blocked path: " + s);
-        SplittableRandom r = new SplittableRandom(n * 1000L + cin * 100 + h * 10 + k + stride + pad + dil + groups);
+        checkEveryPath(s, withBias, n * 1000L + cin * 100 + h * 10 + k + stride + pad + dil + groups);
+    }
+
+    /**
+     * Shapes placed on this machine's kernel boundaries, derived from the kernels' own constants
+     * (vector lanes, GEMM panel width and rows, the blocked path's threshold, the thread count),
+     * so that each path is reached at whatever vector width the JVM runs: the shapes in the list
+     * above were chosen at 16 lanes and may miss a boundary at 8 or 4.
+     */
+    static Stream<Arguments> shapesAtThisWidth() {
+        int l = Vectors.L, nr = Gemm.NR, mr = Gemm.MR;
+        List<Arguments> out = new ArrayList<>();
+        // stride-2 rows gathered as even lanes: two vectors and a scalar tail, one and a tail
+        out.add(Arguments.of(ConvShape.of(1, 3, 2 * (2 * l + 3), 2 * (2 * l + 3), mr, 7, 7, 2, 2, 3, 3, 1, 1, 1), "stride-2 rows of 2 vectors + 3"));
+        out.add(Arguments.of(ConvShape.of(2, 4, 9, 2 * (l + 3) - 1, mr, 3, 3, 2, 2, 1, 1, 1, 1, 1), "stride-2 rows of 1 vector + 3"));
+        // pointwise GEMMs with a partial last panel and every kind of leftover rows
+        for (int rows : new int[] {mr + 1, 2 * mr - 1, 2 * mr + 3})
+            out.add(Arguments.of(ConvShape.of(1, 8, 1, 2 * nr + 1, rows, 1, 1, 1, 1, 0, 0, 1, 1, 1), "1x1, " + rows + " output channels"));
+        // batch 1, few columns: the GEMM splits its rows over the workers
+        out.add(Arguments.of(ConvShape.of(1, 8, 1, nr + 3, 4 * mr * Parallel.threads() + 5, 3, 3, 1, 1, 1, 1, 1, 1, 1), "rows split"));
+        // the blocked path: the smallest planes that take it (a 7x7 stride-2 stem, a 3x3), and the
+        // next size up, whose last panel is cut short
+        for (int[] c : new int[][] {{3, 7, 2, 3, 8}, {5, 3, 1, 1, 10}}) {
+            ConvShape first = smallestBlocked(c[0], c[1], c[2], c[3], c[4], 0);
+            out.add(Arguments.of(first, "blocked, smallest"));
+            out.add(Arguments.of(smallestBlocked(c[0], c[1], c[2], c[3], c[4], first.h() + 1), "blocked, ragged"));
+        }
+        return out.stream();
+    }
+
+    /** The smallest square batch-1 plane from {@code from} on that {@link Conv#blocked} takes, with a partial last panel unless from is 0. */
+    private static ConvShape smallestBlocked(int cin, int k, int stride, int pad, int cout, int from) {
+        for (int h = Math.max(from, k); ; h++) {
+            ConvShape s = ConvShape.of(1, cin, h, h, cout, k, k, stride, stride, pad, pad, 1, 1, 1);
+            if (Conv.blocked(s) && (from == 0 || s.outPixels() % Gemm.NR != 0)) return s;
+        }
+    }
+
+    @ParameterizedTest(name = "{1}: {0}")
+    @MethodSource("shapesAtThisWidth")
+    void matchesReferenceOnThisWidthsBoundaries(ConvShape s, String what) {
+        if (what.startsWith("blocked")) assertTrue(Conv.blocked(s), "takes the blocked path: " + s);
+        checkEveryPath(s, true, s.h() * 31L + s.w() + s.cout());
+    }
+
+    /** Forward (plain and with the epilogue), backward-data and backward-weight (both modes) against {@link ConvReference}. */
+    private static void checkEveryPath(ConvShape s, boolean withBias, long seed) {
+        int n = s.n(), cin = s.cin(), h = s.h(), w = s.w(), cout = s.cout(), k = s.kh();
+        SplittableRandom r = new SplittableRandom(seed);
         float[] x = random(r, n * cin * h * w);
         float[] wt = random(r, s.weightSize());
         float[] bias = withBias ? random(r, cout) : null;

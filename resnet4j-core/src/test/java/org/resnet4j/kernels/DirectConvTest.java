@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The direct 3x3 kernel against the scalar reference and the im2col path: widths that are and
@@ -29,6 +32,28 @@ class DirectConvTest extends KernelTestBase {
         "1, 1, 1, 1, 8",      // one pixel
         "2, 8, 13, 29, 24"})  // widths past a vector, 3 output blocks
     void matchesTheReferenceAndTheIm2colPath(int n, int cin, int h, int w, int cout) {
+        checkAgainstReferenceAndIm2col(n, cin, h, w, cout);
+    }
+
+    /**
+     * Widths on this machine's vector boundaries, from the kernel's own lane count: a flat row
+     * (W + 2) one short of a vector, exactly one, one over, and a plane that ends inside the
+     * second vector of the last block; output channels in one, two and three blocks.
+     */
+    static Stream<Arguments> shapesAtThisWidth() {
+        int l = DirectConv.L, co = DirectConv.CO_BLOCK;
+        return Stream.of(Arguments.of(2, 8, 5, l - 3, co), Arguments.of(1, 16, 4, l - 2, 2 * co),
+                Arguments.of(3, 4, 3, l - 1, 3 * co), Arguments.of(2, 3, 7, 2 * l + 1, co),
+                Arguments.of(1, 8, 2 * l + 3, 3 * l - 2, 2 * co));
+    }
+
+    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")
+    @MethodSource("shapesAtThisWidth")
+    void matchesOnThisWidthsBoundaries(int n, int cin, int h, int w, int cout) {
+        checkAgainstReferenceAndIm2col(n, cin, h, w, cout);
+    }
+
+    private void checkAgainstReferenceAndIm2col(int n, int cin, int h, int w, int cout) {
         ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         assertTrue(DirectConv.supports(s));
         SplittableRandom r = new SplittableRandom(n * 100 + cin * 7 + h);

@@ -40,9 +40,26 @@ class GemmTest {
         {13, 257, 3}, {5, 33, 513}, {300, 7, 1}, {66, 70, 260}, {10, 33, 40}, {42, 64, 9},
     };
 
+    /**
+     * Shapes on this machine's kernel boundaries, derived from {@link Gemm}'s own constants (panel
+     * width NR = two vectors, MR rows, the KC depth block, the A-packing threshold), so that each
+     * edge is reached at whatever vector width the JVM runs: partial panels one column short and
+     * one over, every leftover row count, non-transposed A long enough to be packed, and a
+     * single panel shared by rows over the workers.
+     */
+    static int[][] shapesAtThisWidth() {
+        int nr = Gemm.NR, mr = Gemm.MR, kc = Gemm.KC, t = Parallel.threads();
+        return new int[][] {
+            {mr, nr, kc}, {mr + 1, nr - 1, kc + 1}, {2 * mr - 1, nr + 1, 5}, {mr + mr / 2, 3 * nr + 1, 2 * kc + 3},
+            {3 * mr + 2, Gemm.PACK_A_MIN_COLUMNS + nr / 2, 40}, {4 * mr * t + 3, nr - 2, 17}, {mr - 1, 2 * nr * t + 1, 9},
+        };
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (int[] s : SHAPES)
+        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
+        shapes.addAll(List.of(shapesAtThisWidth()));
+        for (int[] s : shapes)
             for (boolean ta : new boolean[] {false, true})
                 for (boolean tb : new boolean[] {false, true})
                     for (boolean acc : new boolean[] {false, true}) out.add(Arguments.of(s[0], s[1], s[2], ta, tb, acc));
