@@ -56,6 +56,15 @@ def load(path):
         v = d.get("gflops", d.get("img_per_s"))
         out.setdefault(key(d), []).append((v, d.get("peak_rss_mb")))
     return out
+hw = None
+for f in figures:
+    for line in open(os.path.join(tmp, "ours." + f)):
+        if line.startswith("{") and "cpu" in json.loads(line):
+            hw = json.loads(line); break
+    if hw: break
+if hw:
+    print("CPU: %s (%s); resnet4j vectors %d bits, GEMM kernel %s, direct conv block %s; %s threads" % (
+        hw["cpu"], hw["cpu_flags"], hw["vector_bits"], hw["gemm_kernel"], hw["direct_conv_block"], hw.get("threads")))
 print("%-40s %12s %12s %8s %22s" % ("figure", "resnet4j", "pytorch", "ratio", "peak RSS MiB (ours/pt)"))
 for f in figures:
     ours, theirs = load(os.path.join(tmp, "ours." + f)), load(os.path.join(tmp, "theirs." + f))

@@ -23,10 +23,10 @@ final class DirectConv {
 
     static final boolean ENABLED = !"false".equals(System.getProperty("resnet4j.conv.direct"));
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Hardware.FLOATS;
     static final int L = S.length();
     /** Output channels per forward micro-kernel (8: 16 accumulators; 4 with 8 ran at 152-176 GFLOPS). */
-    static final int CO_BLOCK = 8;
+    static final int CO_BLOCK = Hardware.DIRECT_CHANNELS;
     /**
      * Output channels per backward-weight block: {@link #tapRow}'s 24 accumulators (8 channels x
      * 3 taps) ran 92-107 GFLOPS on resnet20's 16-channel layers against 84-101 with 4 channels.

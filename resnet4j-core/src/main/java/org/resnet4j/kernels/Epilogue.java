@@ -19,15 +19,15 @@ public record Epilogue(float[] scale, float[] shift, float[] residual, boolean r
      * as the scalar form, so every convolution path gives the same epilogue bits.
      */
     void apply(int ch0, float[] y, int off, int ld, int rows, int cols) {
-        FloatVector zero = FloatVector.zero(Vectors.S);
-        int lanes = Vectors.L;
+        FloatVector zero = FloatVector.zero(Hardware.FLOATS);
+        int lanes = Hardware.LANES;
         for (int r = 0; r < rows; r++) {
             float a = scale == null ? 1f : scale[ch0 + r], b = shift == null ? 0f : shift[ch0 + r];
-            FloatVector va = FloatVector.broadcast(Vectors.S, a), vb = FloatVector.broadcast(Vectors.S, b);
+            FloatVector va = FloatVector.broadcast(Hardware.FLOATS, a), vb = FloatVector.broadcast(Hardware.FLOATS, b);
             int o = off + r * ld, i = 0;
             for (; i <= cols - lanes; i += lanes) {
-                FloatVector v = FloatVector.fromArray(Vectors.S, y, o + i).mul(va).add(vb);
-                if (residual != null) v = v.add(FloatVector.fromArray(Vectors.S, residual, o + i));
+                FloatVector v = FloatVector.fromArray(Hardware.FLOATS, y, o + i).mul(va).add(vb);
+                if (residual != null) v = v.add(FloatVector.fromArray(Hardware.FLOATS, residual, o + i));
                 if (relu) v = v.max(zero);
                 v.intoArray(y, o + i);
             }

@@ -24,10 +24,10 @@ import jdk.incubator.vector.VectorSpecies;
  * GFLOPS. The kernels therefore start from C (accumulate) or zero and end in plain stores.
  */
 public final class Gemm {
-    static final VectorSpecies<Float> S = Vectors.S;
-    static final int L = Vectors.L;  // lanes of S
-    static final int NR = 2 * L;      // panel width
-    static final int MR = 8;          // rows per micro-kernel (and per packed A micro-panel)
+    static final VectorSpecies<Float> S = Hardware.FLOATS;
+    static final int L = Hardware.LANES;  // lanes of S
+    static final int NR = Hardware.GEMM_COLUMNS;  // panel width
+    static final int MR = Hardware.GEMM_ROWS;     // rows per micro-kernel (and per packed A micro-panel)
     static final int KC = 256;        // depth of one packed panel (128..512 measured within noise)
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);

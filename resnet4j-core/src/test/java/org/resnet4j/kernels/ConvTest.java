@@ -95,7 +95,7 @@ class ConvTest extends KernelTestBase {
      * above were chosen at 16 lanes and may miss a boundary at 8 or 4.
      */
     static Stream<Arguments> shapesAtThisWidth() {
-        int l = Vectors.L, nr = Gemm.NR, mr = Gemm.MR;
+        int l = Hardware.LANES, nr = Gemm.NR, mr = Gemm.MR;
         List<Arguments> out = new ArrayList<>();
         // stride-2 rows gathered as even lanes: two vectors and a scalar tail, one and a tail
         out.add(Arguments.of(ConvShape.of(1, 3, 2 * (2 * l + 3), 2 * (2 * l + 3), mr, 7, 7, 2, 2, 3, 3, 1, 1, 1), "stride-2 rows of 2 vectors + 3"));

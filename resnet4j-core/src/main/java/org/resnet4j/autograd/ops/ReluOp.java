@@ -3,6 +3,7 @@ package org.resnet4j.autograd.ops;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.resnet4j.kernels.Hardware;
 import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
@@ -11,7 +12,7 @@ import org.resnet4j.tensor.Tensor;
 
 /** y = max(x, 0). Backward needs only the output: dx = dy where y > 0. */
 public final class ReluOp {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = Hardware.floatSpecies();
 
     private ReluOp() {}
 
