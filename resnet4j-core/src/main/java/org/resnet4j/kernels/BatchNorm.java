@@ -138,14 +138,20 @@ public final class BatchNorm {
         });
     }
 
-    // Per-plane loops in double lanes: 8 floats widened at a time, so sums keep double accuracy
-    // (as PyTorch's CPU kernels, whose accumulate type for float is double) while vectorized;
-    // a scalar double sum is a chain of dependent adds, ~4 cycles per element.
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+    // Per-plane loops in double lanes: floats widened a vector at a time, so sums keep double
+    // accuracy (as PyTorch's CPU kernels, whose accumulate type for float is double) while
+    // vectorized; a scalar double sum is a chain of dependent adds, ~4 cycles per element. The
+    // species are Hardware's: a fixed 512-bit double species has no native form on AVX2 and ran
+    // as the Vector API's Java code in every training step there.
+    private static final VectorSpecies<Float> FW = Hardware.FLOATS_TO_WIDEN;
+    private static final VectorSpecies<Double> D = Hardware.DOUBLES;
+    /** Doubles per vector, and floats widened per step. */
+    private static final int W = D.length();
+    /** Whether one float vector widens into exactly one double vector (not on a JVM without 128-bit vectors). */
+    private static final boolean VECTOR = FW.length() == W && W >= 2;
 
     private static DoubleVector wide(float[] a, int i) {
-        return (DoubleVector) FloatVector.fromArray(F8, a, i).convertShape(VectorOperators.F2D, D8, 0);
+        return (DoubleVector) FloatVector.fromArray(FW, a, i).convertShape(VectorOperators.F2D, D, 0);
     }
 
     /**
@@ -161,27 +167,33 @@ public final class BatchNorm {
 
     /** sum of a[off, off+len) in double. */
     static double sum(float[] a, int off, int len) {
-        DoubleVector acc0 = DoubleVector.zero(D8), acc1 = DoubleVector.zero(D8);
         int i = 0;
-        for (; i + 16 <= len; i += 16) {
-            acc0 = acc0.add(wide(a, off + i));
-            acc1 = acc1.add(wide(a, off + i + 8));
+        double s = 0;
+        if (VECTOR) {
+            DoubleVector acc0 = DoubleVector.zero(D), acc1 = DoubleVector.zero(D);
+            for (; i + 2 * W <= len; i += 2 * W) {
+                acc0 = acc0.add(wide(a, off + i));
+                acc1 = acc1.add(wide(a, off + i + W));
+            }
+            for (; i + W <= len; i += W) acc0 = acc0.add(wide(a, off + i));
+            s = lanesInOrder(acc0.add(acc1));
         }
-        for (; i + 8 <= len; i += 8) acc0 = acc0.add(wide(a, off + i));
-        double s = lanesInOrder(acc0.add(acc1));
         for (; i < len; i++) s += a[off + i];
         return s;
     }
 
     /** sum of (a - mean)^2 over a[off, off+len), in double. */
     static double sumSquaredDeviation(float[] a, int off, int len, double mean) {
-        DoubleVector acc = DoubleVector.zero(D8), mu = DoubleVector.broadcast(D8, mean);
         int i = 0;
-        for (; i + 8 <= len; i += 8) {
-            DoubleVector d = wide(a, off + i).sub(mu);
-            acc = d.fma(d, acc);
+        double s = 0;
+        if (VECTOR) {
+            DoubleVector acc = DoubleVector.zero(D), mu = DoubleVector.broadcast(D, mean);
+            for (; i + W <= len; i += W) {
+                DoubleVector d = wide(a, off + i).sub(mu);
+                acc = d.fma(d, acc);
+            }
+            s = lanesInOrder(acc);
         }
-        double s = lanesInOrder(acc);
         for (; i < len; i++) {
             double d = a[off + i] - mean;
             s += d * d;
@@ -191,15 +203,18 @@ public final class BatchNorm {
 
     /** sum of dy * (x - mean) over [off, off+len), in double. */
     static double sumProductCentred(float[] dy, float[] x, int off, int len, double mean) {
-        DoubleVector acc = DoubleVector.zero(D8), mu = DoubleVector.broadcast(D8, mean);
         int i = 0;
-        for (; i + 8 <= len; i += 8) acc = wide(dy, off + i).fma(wide(x, off + i).sub(mu), acc);
-        double s = lanesInOrder(acc);
+        double s = 0;
+        if (VECTOR) {
+            DoubleVector acc = DoubleVector.zero(D), mu = DoubleVector.broadcast(D, mean);
+            for (; i + W <= len; i += W) acc = wide(dy, off + i).fma(wide(x, off + i).sub(mu), acc);
+            s = lanesInOrder(acc);
+        }
         for (; i < len; i++) s += dy[off + i] * (x[off + i] - mean);
         return s;
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Hardware.FLOATS;
 
     private static void dxPlane(float[] dy, float[] x, float[] dx, int off, int len, float mean, float k, float kb, float ka) {
         FloatVector vk = FloatVector.broadcast(F, k), vkb = FloatVector.broadcast(F, kb), vka = FloatVector.broadcast(F, ka);

@@ -55,8 +55,7 @@ class HardwareTest {
                             throw new java.io.UncheckedIOException(e);
                         }
                     }).map(Path::toString).toList();
-            // BatchNorm moves to Hardware's species in its own change
-            assertEquals(List.of(), offenders.stream().filter(o -> !o.endsWith("kernels/BatchNorm.java")).toList());
+            assertEquals(List.of(), offenders);
         }
     }
 }
