@@ -1,6 +1,5 @@
 package org.resnet4j.kernels;
 
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,17 +10,13 @@ import jdk.incubator.vector.VectorSpecies;
  * instead of overwriting it (the beta = 1 of BLAS).
  *
  * <p>Structure (after the BLIS/GotoBLAS papers): per depth block of {@link #KC}, a worker packs
- * B into 32-column panels and, when it runs enough columns to earn it back (see
- * {@link #PACK_A_MIN_COLUMNS}), its rows of A into 8-row micro-panels (one contiguous stream for
- * the micro-kernel, transA absorbed by the packing); an 8 x 32 micro-kernel keeps 16 512-bit
- * accumulators in registers (AVX-512 has 32). The work is split over column panels, or
- * over rows when n is small, across the compute pool. {@link GemmReference} is the scalar twin
- * used by the tests.
- *
- * <p>C2 keeps the 16 accumulators in registers only while the whole kernel inlines: each
- * Vector API call expands to many IR nodes, and a kernel that also called a store helper with
- * an accumulate branch hit C2's node-count inlining cutoff, boxed its vectors and ran at ~30
- * GFLOPS. The kernels therefore start from C (accumulate) or zero and end in plain stores.
+ * B into panels two vectors wide ({@link #NR}: 32 columns with AVX-512, 16 with AVX2) and, when
+ * it runs enough columns to earn it back (see {@link #PACK_A_MIN_COLUMNS}), its rows of A into
+ * MR-row micro-panels (one contiguous stream for the micro-kernel, transA absorbed by the
+ * packing); a {@link GemmKernels} micro-kernel sized to the register file (8 rows with 32 vector
+ * registers, 6 with 16: {@link Hardware#GEMM_ROWS}) keeps its accumulators in registers. The
+ * work is split over column panels, or over rows when n is small, across the compute pool.
+ * {@link GemmReference} is the scalar twin used by the tests.
  */
 public final class Gemm {
     static final VectorSpecies<Float> S = Hardware.FLOATS;
@@ -31,6 +26,8 @@ public final class Gemm {
     static final int KC = 256;        // depth of one packed panel (128..512 measured within noise)
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+    /** Leftover rows of an in-place A, zero-padded to one MR-row micro-panel of depth up to KC. */
+    private static final ThreadLocal<float[]> EDGE_A = ThreadLocal.withInitial(() -> new float[MR * KC]);
 
     private Gemm() {}
 
@@ -87,25 +84,69 @@ public final class Gemm {
     static final int PACK_A_MIN_COLUMNS = 512;
 
     /**
+     * Rows of A packed per block (a multiple of 6 and of 8): 120 x {@link #KC} floats, 120 KB,
+     * stay in L2 while every panel of the column block runs against them.
+     */
+    static final int MC = 120;
+    /** Columns of B packed per block: NC x {@link #KC} floats, 2 MB, read from L2/L3 once per row block. */
+    static final int NC = 2048;
+
+    /**
      * C[i0:i1, j0:j1] (+)= op(A)[i0:i1, :] * op(B)[:, j0:j1], one depth block at a time. B is
-     * packed here panel by panel, or {@code prePacked} (see {@link #gemmPacked}).
+     * packed here, or {@code prePacked} (see {@link #gemmPacked}).
+     *
+     * <p>A long GEMM (A packed) runs BLIS's loop nest: per block of NC columns and depth block,
+     * B's panels are packed once, then A in blocks of MC rows, each held in L2 while all the
+     * panels run against it. Running all of A's rows against one panel at a time streamed the
+     * whole packed A (m x KC, 1 MB at m = 1024) from L3 per panel: at 256 bits, with panels half
+     * as wide as AVX-512's, that halved sgemm n=1024 (see docs/PERFORMANCE.md). A short GEMM
+     * reads A in place and packs B one panel at a time.
      */
     private static void worker(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k,
                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean prePacked,
                                float[] c, int cOff, int ldc, boolean accumulate, Epilogue epilogue, int epilogueRow) {
-        boolean packA = transA || j1 - j0 >= PACK_A_MIN_COLUMNS;
-        float[] ap = packA ? packedA(i1 - i0, k) : null, panel = prePacked ? b : PANEL.get();
+        if (transA || j1 - j0 >= PACK_A_MIN_COLUMNS) {
+            blocked(transA, transB, i0, i1, j0, j1, k, a, aOff, lda, b, bOff, ldb, prePacked, c, cOff, ldc, accumulate, epilogue, epilogueRow);
+            return;
+        }
+        float[] panel = prePacked ? b : PANEL.get();
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             boolean acc = accumulate || k0 > 0;
-            if (packA) packA(transA, a, aOff, lda, i0, i1, k0, kc, ap);
             for (int j = j0; j < j1; j += NR) {
                 int nr = Math.min(NR, j1 - j), pOff = 0, out = cOff + i0 * ldc + j;
                 if (prePacked) pOff = bOff + (j / NR * k + k0) * NR;
-                else packB(transB, b, bOff, ldb, k0, kc, j, nr, panel);
-                if (packA) rows(true, i1 - i0, kc, ap, 0, 0, panel, pOff, c, out, ldc, nr, acc);
-                else rows(false, i1 - i0, kc, a, aOff + i0 * lda + k0, lda, panel, pOff, c, out, ldc, nr, acc);
+                else packB(transB, b, bOff, ldb, k0, kc, j, nr, panel, 0);
+                rows(false, i1 - i0, kc, a, aOff + i0 * lda + k0, lda, panel, pOff, c, out, ldc, nr, acc);
                 if (epilogue != null && k0 + kc == k) epilogue.apply(epilogueRow + i0, c, out, ldc, i1 - i0, nr);
+            }
+        }
+    }
+
+    /** The worker's loop nest with A packed: column blocks, depth blocks, row blocks, panels. */
+    private static void blocked(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k,
+                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean prePacked,
+                                float[] c, int cOff, int ldc, boolean accumulate, Epilogue epilogue, int epilogueRow) {
+        float[] ap = packedA(Math.min(MC, i1 - i0), k);
+        for (int jc = j0; jc < j1; jc += NC) {
+            int jEnd = Math.min(j1, jc + NC);
+            float[] bp = prePacked ? b : Workspace.get(Workspace.Slot.GEMM_B, (jEnd - jc + NR - 1) / NR * NR * Math.min(k, KC));
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                boolean acc = accumulate || k0 > 0;
+                if (!prePacked) {
+                    for (int j = jc; j < jEnd; j += NR) packB(transB, b, bOff, ldb, k0, kc, j, Math.min(NR, jEnd - j), bp, (j - jc) / NR * kc * NR);
+                }
+                for (int ib = i0; ib < i1; ib += MC) {
+                    int ie = Math.min(i1, ib + MC);
+                    packA(transA, a, aOff, lda, ib, ie, k0, kc, ap);
+                    for (int j = jc; j < jEnd; j += NR) {
+                        int nr = Math.min(NR, jEnd - j), out = cOff + ib * ldc + j;
+                        int pOff = prePacked ? bOff + (j / NR * k + k0) * NR : (j - jc) / NR * kc * NR;
+                        rows(true, ie - ib, kc, ap, 0, 0, bp, pOff, c, out, ldc, nr, acc);
+                        if (epilogue != null && k0 + kc == k) epilogue.apply(epilogueRow + ib, c, out, ldc, ie - ib, nr);
+                    }
+                }
             }
         }
     }
@@ -120,10 +161,23 @@ public final class Gemm {
     }
 
     /**
-     * Packs op(A)[i0:i1, k0:k0+kc] as 8-row micro-panels: row i0 + g*MR + r, depth kk at
-     * {@code ap[g*MR*kc + kk*MR + r]}; the rows that pad the last micro-panel are zero.
+     * Packs op(A)[i0:i1, k0:k0+kc] in blocks of MR rows, block g at {@code ap[g*MR*kc]}, in the
+     * layout this machine's kernel reads fastest ({@link GemmKernels#MICRO_PANELS}): as
+     * micro-panels (row g*MR + r, depth kk at {@code g*MR*kc + kk*MR + r}), or as rows of kc
+     * (depth kk at {@code (g*MR + r)*kc + kk}), which the in-place kernel reads with lda = kc.
+     * The rows that pad the last block are zero.
      */
     private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int i1, int k0, int kc, float[] ap) {
+        int padded = (i1 - i0 + MR - 1) / MR * MR;
+        if (!GemmKernels.MICRO_PANELS) {
+            for (int i = i0; i < i1; i++) {
+                int dst = (i - i0) * kc;
+                if (!transA) System.arraycopy(a, aOff + i * lda + k0, ap, dst, kc);
+                else for (int kk = 0; kk < kc; kk++) ap[dst + kk] = a[aOff + (k0 + kk) * lda + i];
+            }
+            java.util.Arrays.fill(ap, (i1 - i0) * kc, padded * kc, 0f);
+            return;
+        }
         for (int g0 = i0; g0 < i1; g0 += MR) {
             int base = (g0 - i0) * kc, rows = Math.min(MR, i1 - g0);
             if (transA) {
@@ -147,25 +201,36 @@ public final class Gemm {
     }
 
     /**
-     * m rows of A against one column panel of depth kc, into C at cOff. A is {@code packed} (8-row
-     * micro-panels from aOff, see {@link #packA}) or read in place (row r at aOff + r * lda). Full
-     * 8 x 32 tiles go straight to C; leftover rows of a full panel take the one-row kernel. A
-     * panel cut short by n is computed whole into a per-thread scratch tile (the panel's padding
-     * columns are zero) and only its real columns are copied out, which keeps the kernels' stores
-     * unmasked (masked stores and per-call scratch arrays both measured several times slower).
+     * m rows of A against one column panel of depth kc, into C at cOff. A is {@code packed} (blocks
+     * of MR rows from aOff, see {@link #packA}) or read in place (row r at aOff + r * lda). Full
+     * MR x NR tiles go straight to C. Every edge goes through the same kernel, on padded operands:
+     * a panel cut short by n has zero padding columns, leftover rows (fewer than MR) are taken
+     * from a zero-padded block (the packed one already is; in-place rows are copied into one),
+     * and the whole tile is computed into a per-thread scratch tile whose real rows and columns
+     * are then copied out. This keeps the kernels' stores unmasked (masked stores and per-call
+     * scratch arrays both measured several times slower) and the leftover rows at the kernel's
+     * speed, where a one-row kernel of two accumulators waits on the FMA latency.
      */
     private static void rows(boolean packed, int m, int kc, float[] a, int aOff, int lda, float[] panel, int pOff,
                              float[] c, int cOff, int ldc, int nr, boolean acc) {
-        float[] tile = nr == NR ? c : EDGE.get();
-        int tOff = nr == NR ? cOff : 0, ldt = nr == NR ? ldc : NR;
-        boolean tAcc = nr == NR && acc;
-        int rowStride = packed ? 1 : lda, depthStride = packed ? MR : 1;
+        if (packed) lda = kc;  // a block of rows starts at r0 * kc in either packed layout
         for (int r0 = 0; r0 < m; r0 += MR) {
-            int rows = Math.min(MR, m - r0), g = aOff + r0 * (packed ? kc : lda), t = tOff + (nr == NR ? r0 * ldc : 0);
-            if (rows == MR && packed) kernel8x32Packed(a, g, panel, pOff, kc, tile, t, ldt, tAcc);
-            else if (rows == MR) kernel8x32Rows(a, g, lda, panel, pOff, kc, tile, t, ldt, tAcc);
-            else for (int r = 0; r < rows; r++) kernel1x32(a, g + r * rowStride, depthStride, panel, pOff, kc, tile, t + r * ldt, tAcc);
-            if (nr < NR) copyTile(tile, rows, c, cOff + r0 * ldc, ldc, nr, acc);
+            int rows = Math.min(MR, m - r0), g = aOff + r0 * lda, out = cOff + r0 * ldc;
+            float[] tile = rows == MR && nr == NR ? c : EDGE.get();
+            int tOff = tile == c ? out : 0, ldt = tile == c ? ldc : NR;
+            boolean tAcc = tile == c && acc;
+            if (rows == MR || packed) {
+                if (packed) GemmKernels.packed(a, g, panel, pOff, kc, tile, tOff, ldt, tAcc);
+                else GemmKernels.inPlace(a, g, lda, panel, pOff, kc, tile, tOff, ldt, tAcc);
+            } else {
+                float[] pad = EDGE_A.get();  // the leftover rows as a zero-padded block of rows (lda = kc)
+                for (int r = 0; r < MR; r++) {
+                    if (r < rows) System.arraycopy(a, g + r * lda, pad, r * kc, kc);
+                    else java.util.Arrays.fill(pad, r * kc, (r + 1) * kc, 0f);
+                }
+                GemmKernels.inPlace(pad, 0, kc, panel, pOff, kc, tile, 0, NR, false);
+            }
+            if (tile != c) copyTile(tile, rows, c, out, ldc, nr, acc);
         }
     }
 
@@ -211,12 +276,12 @@ public final class Gemm {
                 c, cOff, ldc, accumulate, epilogue, epilogueRow));
     }
 
-    /** Packs op(B)[k0:k0+kc, j:j+nr] into panel[kk*NR + jj], zero-filling columns past nr. */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int k0, int kc, int j, int nr, float[] panel) {
+    /** Packs op(B)[k0:k0+kc, j:j+nr] into panel[pOff + kk*NR + jj], zero-filling columns past nr. */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int k0, int kc, int j, int nr, float[] panel, int pOff) {
         if (!transB) {
             for (int kk = 0; kk < kc; kk++) {
                 int src = bOff + (k0 + kk) * ldb + j;
-                int dst = kk * NR;
+                int dst = pOff + kk * NR;
                 System.arraycopy(b, src, panel, dst, nr);
                 for (int jj = nr; jj < NR; jj++) panel[dst + jj] = 0f;
             }
@@ -224,160 +289,11 @@ public final class Gemm {
             for (int jj = 0; jj < NR; jj++) {
                 if (jj < nr) {
                     int src = bOff + (j + jj) * ldb + k0;
-                    for (int kk = 0; kk < kc; kk++) panel[kk * NR + jj] = b[src + kk];
+                    for (int kk = 0; kk < kc; kk++) panel[pOff + kk * NR + jj] = b[src + kk];
                 } else {
-                    for (int kk = 0; kk < kc; kk++) panel[kk * NR + jj] = 0f;
+                    for (int kk = 0; kk < kc; kk++) panel[pOff + kk * NR + jj] = 0f;
                 }
             }
         }
-    }
-
-    /**
-     * C[8 x 32] (+)= A micro-panel [8 x kc] * B panel [kc x 32]: 16 accumulators, per depth step
-     * two panel loads, eight broadcasts and sixteen FMAs.
-     */
-    private static void kernel8x32Packed(float[] ap, int aOff, float[] p, int pOff, int kc, float[] c, int cOff, int ldc, boolean acc) {
-        FloatVector c00 = acc ? FloatVector.fromArray(S, c, cOff) : FloatVector.zero(S);
-        FloatVector c01 = acc ? FloatVector.fromArray(S, c, cOff + L) : FloatVector.zero(S);
-        FloatVector c10 = acc ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : FloatVector.zero(S);
-        FloatVector c11 = acc ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : FloatVector.zero(S);
-        FloatVector c20 = acc ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : FloatVector.zero(S);
-        FloatVector c21 = acc ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : FloatVector.zero(S);
-        FloatVector c30 = acc ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : FloatVector.zero(S);
-        FloatVector c31 = acc ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : FloatVector.zero(S);
-        FloatVector c40 = acc ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : FloatVector.zero(S);
-        FloatVector c41 = acc ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : FloatVector.zero(S);
-        FloatVector c50 = acc ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : FloatVector.zero(S);
-        FloatVector c51 = acc ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : FloatVector.zero(S);
-        FloatVector c60 = acc ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : FloatVector.zero(S);
-        FloatVector c61 = acc ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : FloatVector.zero(S);
-        FloatVector c70 = acc ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : FloatVector.zero(S);
-        FloatVector c71 = acc ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : FloatVector.zero(S);
-        for (int kk = 0; kk < kc; kk++) {
-            int pb = pOff + kk * NR, ab = aOff + kk * MR;
-            FloatVector b0 = FloatVector.fromArray(S, p, pb), b1 = FloatVector.fromArray(S, p, pb + L);
-            FloatVector x0 = FloatVector.broadcast(S, ap[ab]);
-            c00 = x0.fma(b0, c00);
-            c01 = x0.fma(b1, c01);
-            FloatVector x1 = FloatVector.broadcast(S, ap[ab + 1]);
-            c10 = x1.fma(b0, c10);
-            c11 = x1.fma(b1, c11);
-            FloatVector x2 = FloatVector.broadcast(S, ap[ab + 2]);
-            c20 = x2.fma(b0, c20);
-            c21 = x2.fma(b1, c21);
-            FloatVector x3 = FloatVector.broadcast(S, ap[ab + 3]);
-            c30 = x3.fma(b0, c30);
-            c31 = x3.fma(b1, c31);
-            FloatVector x4 = FloatVector.broadcast(S, ap[ab + 4]);
-            c40 = x4.fma(b0, c40);
-            c41 = x4.fma(b1, c41);
-            FloatVector x5 = FloatVector.broadcast(S, ap[ab + 5]);
-            c50 = x5.fma(b0, c50);
-            c51 = x5.fma(b1, c51);
-            FloatVector x6 = FloatVector.broadcast(S, ap[ab + 6]);
-            c60 = x6.fma(b0, c60);
-            c61 = x6.fma(b1, c61);
-            FloatVector x7 = FloatVector.broadcast(S, ap[ab + 7]);
-            c70 = x7.fma(b0, c70);
-            c71 = x7.fma(b1, c71);
-        }
-        c00.intoArray(c, cOff);
-        c01.intoArray(c, cOff + L);
-        c10.intoArray(c, cOff + 1 * ldc);
-        c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc);
-        c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc);
-        c31.intoArray(c, cOff + 3 * ldc + L);
-        c40.intoArray(c, cOff + 4 * ldc);
-        c41.intoArray(c, cOff + 4 * ldc + L);
-        c50.intoArray(c, cOff + 5 * ldc);
-        c51.intoArray(c, cOff + 5 * ldc + L);
-        c60.intoArray(c, cOff + 6 * ldc);
-        c61.intoArray(c, cOff + 6 * ldc + L);
-        c70.intoArray(c, cOff + 7 * ldc);
-        c71.intoArray(c, cOff + 7 * ldc + L);
-    }
-
-    /**
-     * The same product with A's eight rows read where they are. Its twin above differs only in
-     * where the broadcasts read: one kernel with the strides as parameters ran 20-35 % slower
-     * than either (C2 keeps the constant-stride address arithmetic out of the loop).
-     */
-    private static void kernel8x32Rows(float[] a, int aOff, int lda, float[] p, int pOff, int kc, float[] c, int cOff, int ldc, boolean acc) {
-        FloatVector c00 = acc ? FloatVector.fromArray(S, c, cOff) : FloatVector.zero(S);
-        FloatVector c01 = acc ? FloatVector.fromArray(S, c, cOff + L) : FloatVector.zero(S);
-        FloatVector c10 = acc ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : FloatVector.zero(S);
-        FloatVector c11 = acc ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : FloatVector.zero(S);
-        FloatVector c20 = acc ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : FloatVector.zero(S);
-        FloatVector c21 = acc ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : FloatVector.zero(S);
-        FloatVector c30 = acc ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : FloatVector.zero(S);
-        FloatVector c31 = acc ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : FloatVector.zero(S);
-        FloatVector c40 = acc ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : FloatVector.zero(S);
-        FloatVector c41 = acc ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : FloatVector.zero(S);
-        FloatVector c50 = acc ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : FloatVector.zero(S);
-        FloatVector c51 = acc ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : FloatVector.zero(S);
-        FloatVector c60 = acc ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : FloatVector.zero(S);
-        FloatVector c61 = acc ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : FloatVector.zero(S);
-        FloatVector c70 = acc ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : FloatVector.zero(S);
-        FloatVector c71 = acc ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : FloatVector.zero(S);
-        int a1 = aOff + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
-        for (int kk = 0; kk < kc; kk++) {
-            int pb = pOff + kk * NR;
-            FloatVector b0 = FloatVector.fromArray(S, p, pb), b1 = FloatVector.fromArray(S, p, pb + L);
-            FloatVector x0 = FloatVector.broadcast(S, a[aOff + kk]);
-            c00 = x0.fma(b0, c00);
-            c01 = x0.fma(b1, c01);
-            FloatVector x1 = FloatVector.broadcast(S, a[a1 + kk]);
-            c10 = x1.fma(b0, c10);
-            c11 = x1.fma(b1, c11);
-            FloatVector x2 = FloatVector.broadcast(S, a[a2 + kk]);
-            c20 = x2.fma(b0, c20);
-            c21 = x2.fma(b1, c21);
-            FloatVector x3 = FloatVector.broadcast(S, a[a3 + kk]);
-            c30 = x3.fma(b0, c30);
-            c31 = x3.fma(b1, c31);
-            FloatVector x4 = FloatVector.broadcast(S, a[a4 + kk]);
-            c40 = x4.fma(b0, c40);
-            c41 = x4.fma(b1, c41);
-            FloatVector x5 = FloatVector.broadcast(S, a[a5 + kk]);
-            c50 = x5.fma(b0, c50);
-            c51 = x5.fma(b1, c51);
-            FloatVector x6 = FloatVector.broadcast(S, a[a6 + kk]);
-            c60 = x6.fma(b0, c60);
-            c61 = x6.fma(b1, c61);
-            FloatVector x7 = FloatVector.broadcast(S, a[a7 + kk]);
-            c70 = x7.fma(b0, c70);
-            c71 = x7.fma(b1, c71);
-        }
-        c00.intoArray(c, cOff);
-        c01.intoArray(c, cOff + L);
-        c10.intoArray(c, cOff + 1 * ldc);
-        c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc);
-        c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc);
-        c31.intoArray(c, cOff + 3 * ldc + L);
-        c40.intoArray(c, cOff + 4 * ldc);
-        c41.intoArray(c, cOff + 4 * ldc + L);
-        c50.intoArray(c, cOff + 5 * ldc);
-        c51.intoArray(c, cOff + 5 * ldc + L);
-        c60.intoArray(c, cOff + 6 * ldc);
-        c61.intoArray(c, cOff + 6 * ldc + L);
-        c70.intoArray(c, cOff + 7 * ldc);
-        c71.intoArray(c, cOff + 7 * ldc + L);
-    }
-
-    /** One row of A (depth stride ks: 1 in place, MR packed) against a panel. */
-    private static void kernel1x32(float[] a, int aOff, int ks, float[] p, int pOff, int kc, float[] c, int cOff, boolean acc) {
-        FloatVector c0 = acc ? FloatVector.fromArray(S, c, cOff) : FloatVector.zero(S);
-        FloatVector c1 = acc ? FloatVector.fromArray(S, c, cOff + L) : FloatVector.zero(S);
-        for (int kk = 0; kk < kc; kk++) {
-            FloatVector x = FloatVector.broadcast(S, a[aOff + kk * ks]);
-            c0 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR), c0);
-            c1 = x.fma(FloatVector.fromArray(S, p, pOff + kk * NR + L), c1);
-        }
-        c0.intoArray(c, cOff);
-        c1.intoArray(c, cOff + L);
     }
 }

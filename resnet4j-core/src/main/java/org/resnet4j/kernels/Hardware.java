@@ -35,10 +35,17 @@ public final class Hardware {
     static final VectorSpecies<Float> FLOATS_TO_WIDEN = VectorSpecies.of(float.class, VectorShape.forBitSize(Math.max(64, DOUBLES.vectorBitSize() / 2)));
 
     /**
-     * The GEMM micro-kernel's tile: rows of A x columns of B (two vectors), whose accumulators
-     * stay in registers (see {@link Gemm}).
+     * Vector registers the JIT allocates: 32 on ARM (NEON, SVE) and on x86 when it emits AVX-512
+     * encodings (UseAVX=3, which also gives 128- and 256-bit code registers 16-31), else 16.
      */
-    static final int GEMM_ROWS = 8, GEMM_COLUMNS = 2 * LANES;
+    static final int VECTOR_REGISTERS = vectorRegisters();
+
+    /**
+     * The GEMM micro-kernel's tile: rows of A x columns of B (two vectors), whose 2 x rows
+     * accumulators, two panel vectors and a broadcast must fit the registers: 8 rows (19 live
+     * vectors) with 32 registers, 6 (15) with 16, as BLIS's Haswell kernel (see {@link GemmKernels}).
+     */
+    static final int GEMM_ROWS = VECTOR_REGISTERS >= 32 ? 8 : 6, GEMM_COLUMNS = 2 * LANES;
     /** The direct convolution's forward block: output channels x positions (two vectors), see {@link DirectConv}. */
     static final int DIRECT_CHANNELS = 8, DIRECT_POSITIONS = 2 * LANES;
 
@@ -94,9 +101,21 @@ public final class Hardware {
         d.put("cpu_flags", String.join(" ", cpuVectorFlags()));
         d.put("vector_bits", vectorBits());
         d.put("lanes", LANES);
+        d.put("vector_registers", VECTOR_REGISTERS);
         d.put("gemm_kernel", GEMM_ROWS + "x" + GEMM_COLUMNS);
         d.put("direct_conv_block", DIRECT_CHANNELS + "x" + DIRECT_POSITIONS);
         return d;
+    }
+
+    private static int vectorRegisters() {
+        String arch = System.getProperty("os.arch", "");
+        if (arch.equals("aarch64")) return 32;
+        try {
+            var vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Integer.parseInt(vm.getVMOption("UseAVX").getValue()) >= 3 ? 32 : 16;
+        } catch (RuntimeException | LinkageError e) {
+            return FLOATS.vectorBitSize() >= 512 ? 32 : 16;  // not HotSpot on x86: the widest species tells
+        }
     }
 
     private static String cpuinfoField(String name) {

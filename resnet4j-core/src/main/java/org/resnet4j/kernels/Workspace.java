@@ -37,7 +37,9 @@ final class Workspace {
         /** The output gradient in a direct convolution's flat rows (the calling thread's). */
         DIRECT_GRAD,
         /** A GEMM worker's rows of A packed into micro-panels for one depth block. */
-        GEMM_A
+        GEMM_A,
+        /** A GEMM worker's block of B packed into panels for one depth block (when A is packed too). */
+        GEMM_B
     }
 
     private static final int SLOTS = Slot.values().length;

@@ -31,7 +31,7 @@ class HardwareTest {
     @Test
     void describesTheMachineForEveryFigure() {
         Map<String, Object> d = Hardware.describe();
-        assertEquals(List.of("cpu", "cpu_flags", "vector_bits", "lanes", "gemm_kernel", "direct_conv_block"), List.copyOf(d.keySet()));
+        assertEquals(List.of("cpu", "cpu_flags", "vector_bits", "lanes", "vector_registers", "gemm_kernel", "direct_conv_block"), List.copyOf(d.keySet()));
         assertFalse(d.get("cpu").toString().isBlank());
         assertEquals(Hardware.vectorBits(), d.get("vector_bits"));
         assertEquals(Gemm.MR + "x" + Gemm.NR, d.get("gemm_kernel"));
