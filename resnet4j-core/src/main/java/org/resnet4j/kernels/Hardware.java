@@ -47,7 +47,7 @@ public final class Hardware {
      */
     static final int GEMM_ROWS = VECTOR_REGISTERS >= 32 ? 8 : 6, GEMM_COLUMNS = 2 * LANES;
     /** The direct convolution's forward block: output channels x positions (two vectors), see {@link DirectConv}. */
-    static final int DIRECT_CHANNELS = 8, DIRECT_POSITIONS = 2 * LANES;
+    static final int DIRECT_CHANNELS = 8, DIRECT_POSITIONS = (VECTOR_REGISTERS >= 32 ? 2 : 1) * LANES;
 
     /** Bits of the vectors the kernels use (512, 256 or 128). */
     public static int vectorBits() {
