@@ -150,21 +150,78 @@ final class DirectConvKernels {
      * micro-kernel: per tap two input loads and eight weight broadcasts feed 16 FMAs).
      */
     static void block2(float[] xp, int x0, int padPlane, int rs, int cin, float[] wr, int w0, float[] out, int p, int stride) {
-        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
-        FloatVector a40 = FloatVector.zero(S), a41 = FloatVector.zero(S);
-        FloatVector a50 = FloatVector.zero(S), a51 = FloatVector.zero(S);
-        FloatVector a60 = FloatVector.zero(S), a61 = FloatVector.zero(S);
-        FloatVector a70 = FloatVector.zero(S), a71 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S); FloatVector a41 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S); FloatVector a51 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S); FloatVector a61 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S); FloatVector a71 = FloatVector.zero(S);
         for (int ci = 0; ci < cin; ci++) {
             int xc = x0 + ci * padPlane, wc = w0 + ci * 9 * CO_BLOCK;
             for (int ki = 0; ki < 3; ki++) {
-                for (int kj = 0; kj < 3; kj++) {
-                    int xo = xc + ki * rs + kj;
+                int xr = xc + ki * rs, wt = wc + ki * 3 * CO_BLOCK;
+                // the three taps of a kernel row written out: C2 left the kj loop rolled, 20 % slower
+                {
+                    int xo = xr, wo = wt;
                     FloatVector v0 = FloatVector.fromArray(S, xp, xo), v1 = FloatVector.fromArray(S, xp, xo + L);
-                    int wo = wc + (ki * 3 + kj) * CO_BLOCK;
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    a01 = v1.fma(b0, a01);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    a11 = v1.fma(b1, a11);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    a21 = v1.fma(b2, a21);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    a31 = v1.fma(b3, a31);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    a41 = v1.fma(b4, a41);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    a51 = v1.fma(b5, a51);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    a61 = v1.fma(b6, a61);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
+                    a71 = v1.fma(b7, a71);
+                }
+                {
+                    int xo = xr + 1, wo = wt + 1 * CO_BLOCK;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo), v1 = FloatVector.fromArray(S, xp, xo + L);
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    a01 = v1.fma(b0, a01);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    a11 = v1.fma(b1, a11);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    a21 = v1.fma(b2, a21);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    a31 = v1.fma(b3, a31);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    a41 = v1.fma(b4, a41);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    a51 = v1.fma(b5, a51);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    a61 = v1.fma(b6, a61);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
+                    a71 = v1.fma(b7, a71);
+                }
+                {
+                    int xo = xr + 2, wo = wt + 2 * CO_BLOCK;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo), v1 = FloatVector.fromArray(S, xp, xo + L);
                     FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
                     a00 = v0.fma(b0, a00);
                     a01 = v1.fma(b0, a01);
@@ -213,36 +270,93 @@ final class DirectConvKernels {
     /**
      * 8 output channels x L flat positions from p: 8 accumulators, one input load and eight weight
      * broadcasts per tap, for 16 registers, where the two-vector block's 16 accumulators spill
-     * (AMD EPYC Zen 5 with -XX:UseAVX=2, one thread, 16 channels at 32x32: 62-64 against 50
-     * GFLOPS of a 108 peak; 4 channels x 3 vectors and 6 x 2 reached 51-65).
+     * (AMD EPYC Zen 5 with -XX:UseAVX=2, one thread, 16 channels at 32x32: 70-80 against 62-78
+     * GFLOPS of a 108 peak; 4 channels x 3 vectors and 6 x 2 reached 47-57).
      */
     static void block1(float[] xp, int x0, int padPlane, int rs, int cin, float[] wr, int w0, float[] out, int p, int stride) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S), a4 = FloatVector.zero(S), a5 = FloatVector.zero(S), a6 = FloatVector.zero(S), a7 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
         for (int ci = 0; ci < cin; ci++) {
             int xc = x0 + ci * padPlane, wc = w0 + ci * 9 * CO_BLOCK;
             for (int ki = 0; ki < 3; ki++) {
-                for (int kj = 0; kj < 3; kj++) {
-                    FloatVector v = FloatVector.fromArray(S, xp, xc + ki * rs + kj);
-                    int wo = wc + (ki * 3 + kj) * CO_BLOCK;
-                    a0 = v.fma(FloatVector.broadcast(S, wr[wo]), a0);
-                    a1 = v.fma(FloatVector.broadcast(S, wr[wo + 1]), a1);
-                    a2 = v.fma(FloatVector.broadcast(S, wr[wo + 2]), a2);
-                    a3 = v.fma(FloatVector.broadcast(S, wr[wo + 3]), a3);
-                    a4 = v.fma(FloatVector.broadcast(S, wr[wo + 4]), a4);
-                    a5 = v.fma(FloatVector.broadcast(S, wr[wo + 5]), a5);
-                    a6 = v.fma(FloatVector.broadcast(S, wr[wo + 6]), a6);
-                    a7 = v.fma(FloatVector.broadcast(S, wr[wo + 7]), a7);
+                int xr = xc + ki * rs, wt = wc + ki * 3 * CO_BLOCK;
+                // the three taps of a kernel row written out: C2 left the kj loop rolled, 20 % slower
+                {
+                    int xo = xr, wo = wt;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo);
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
+                }
+                {
+                    int xo = xr + 1, wo = wt + 1 * CO_BLOCK;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo);
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
+                }
+                {
+                    int xo = xr + 2, wo = wt + 2 * CO_BLOCK;
+                    FloatVector v0 = FloatVector.fromArray(S, xp, xo);
+                    FloatVector b0 = FloatVector.broadcast(S, wr[wo]);
+                    a00 = v0.fma(b0, a00);
+                    FloatVector b1 = FloatVector.broadcast(S, wr[wo + 1]);
+                    a10 = v0.fma(b1, a10);
+                    FloatVector b2 = FloatVector.broadcast(S, wr[wo + 2]);
+                    a20 = v0.fma(b2, a20);
+                    FloatVector b3 = FloatVector.broadcast(S, wr[wo + 3]);
+                    a30 = v0.fma(b3, a30);
+                    FloatVector b4 = FloatVector.broadcast(S, wr[wo + 4]);
+                    a40 = v0.fma(b4, a40);
+                    FloatVector b5 = FloatVector.broadcast(S, wr[wo + 5]);
+                    a50 = v0.fma(b5, a50);
+                    FloatVector b6 = FloatVector.broadcast(S, wr[wo + 6]);
+                    a60 = v0.fma(b6, a60);
+                    FloatVector b7 = FloatVector.broadcast(S, wr[wo + 7]);
+                    a70 = v0.fma(b7, a70);
                 }
             }
         }
-        a0.intoArray(out, p);
-        a1.intoArray(out, stride + p);
-        a2.intoArray(out, 2 * stride + p);
-        a3.intoArray(out, 3 * stride + p);
-        a4.intoArray(out, 4 * stride + p);
-        a5.intoArray(out, 5 * stride + p);
-        a6.intoArray(out, 6 * stride + p);
-        a7.intoArray(out, 7 * stride + p);
+        a00.intoArray(out, p);
+        a10.intoArray(out, stride + p);
+        a20.intoArray(out, 2 * stride + p);
+        a30.intoArray(out, 3 * stride + p);
+        a40.intoArray(out, 4 * stride + p);
+        a50.intoArray(out, 5 * stride + p);
+        a60.intoArray(out, 6 * stride + p);
+        a70.intoArray(out, 7 * stride + p);
     }
 
     /**
