@@ -10,13 +10,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchServeCommand.class,
         description = {"Speed, as JSON lines with the keys of the PyTorch anchor (what, batch, size, img_per_s).",
                 "  bench --model resnet50 --batch 16            inference",
                 "  bench --model resnet20 --batch 128 --train   one SGD training step",
                 "  bench gemm                                   sgemm GFLOPS, n = 512, 1024, 2048",
                 "  bench peak                                   this machine's FMA peak through the Vector API",
-                "  bench --model resnet50 --against onnxruntime the same model in ONNX Runtime, alternating (through ./resnet4j)"})
+                "  bench --model resnet50 --against onnxruntime the same model in ONNX Runtime, alternating (through ./resnet4j)",
+                "  bench serve --model resnet50                 the HTTP server under load on loopback (see bench serve --help)"})
 final class BenchCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "KIND", description = "gemm | peak (default: a model).") String kind;
     @Option(names = "--model", defaultValue = "resnet50") String model;

@@ -9,7 +9,7 @@ import org.resnet4j.train.TrainedModel;
 import picocli.CommandLine.Option;
 
 /** Where a classifying command gets its model: a training checkpoint, or a model name and weights. */
-final class ClassifierSource {
+class ClassifierSource {
     @Option(names = "--checkpoint", description = "A checkpoint written by `resnet4j train`.") Path checkpoint;
     @Option(names = "--model", description = "With --weights: a registered model name.") String model;
     @Option(names = "--weights", description = "With --model: a state_dict (.pth from torch.save, or .safetensors).") Path weights;

@@ -1,5 +1,6 @@
 package org.resnet4j.cli;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -10,43 +11,61 @@ import org.resnet4j.serve.ServedModel;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.Predictor;
 import org.resnet4j.train.TrainedModel;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve a model over HTTP: the Open Inference Protocol (KServe v2) at /v2, image uploads at",
-                "/v1/models/NAME/predict, Prometheus metrics at /metrics; requests are batched dynamically.",
+        description = {"Serve models over HTTP: the Open Inference Protocol (KServe v2) at /v2, image uploads at",
+                "/v1/models/NAME/predict, Prometheus metrics at /metrics, a web page at /; requests are batched dynamically.",
+                "Repeat the model options to serve several models: --model resnet50 --weights a.pth --model resnet18 --weights b.pth.",
                 "Binds to loopback unless --host says otherwise; SIGTERM stops it gracefully."})
 final class ServeCommand implements Callable<Integer> {
-    @picocli.CommandLine.Mixin ClassifierSource source;
-    @Option(names = "--name", description = "The model's name in URLs (default: the model name).") String name;
+    /** One served model: where it comes from and the name it has in URLs. */
+    static final class Served extends ClassifierSource {
+        @Option(names = "--name", description = "The model's name in URLs (default: the model name).") String name;
+    }
+
+    @ArgGroup(exclusive = false, multiplicity = "1..*") List<Served> served;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "8080", description = "Port, 0 for any free one (default ${DEFAULT-VALUE}).") int port;
     @Option(names = "--max-batch", defaultValue = "16", description = "Most images per forward pass (default ${DEFAULT-VALUE}).") int maxBatch;
     @Option(names = "--max-delay-ms", defaultValue = "5", description = "Longest a request waits for company (default ${DEFAULT-VALUE}).") int maxDelay;
-    @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait; more get 503 (default ${DEFAULT-VALUE}).") int queue;
+    @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per model; more get 503 (default ${DEFAULT-VALUE}).") int queue;
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body (default ${DEFAULT-VALUE}).") long maxBody;
     @Option(names = "--timeout-ms", defaultValue = "30000", description = "A request's deadline (default ${DEFAULT-VALUE}).") long timeout;
+    @Option(names = "--client-timeout-s", defaultValue = "30", description = "A client must send its whole request, and take its whole answer, "
+            + "within this long, or it is disconnected (default ${DEFAULT-VALUE}).") int clientTimeout;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
     @Option(names = "--for-seconds", defaultValue = "0", description = "Stop (gracefully) after this long; 0: until SIGTERM.") int forSeconds;
 
     @Override
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
-        TrainedModel tm = source.load();
-        Predictor p = source.predictor(tm, maxBatch);
-        int[] shape = p.preprocess(Tensor.zeros(tm.inChannels(), 320, 320)).shape(); // what preprocessing makes of any image
-        String served = name != null ? name : tm.config().model;
+        if (clientTimeout < 1) throw new IllegalArgumentException("--client-timeout-s must be >= 1, got " + clientTimeout);
+        InferenceServer.setClientTimeoutSeconds(clientTimeout);
+        List<ServedModel> models = new ArrayList<>();
+        for (Served s : served) {
+            TrainedModel tm = s.load();
+            Predictor p = s.predictor(tm, maxBatch);
+            int[] shape = p.preprocess(Tensor.zeros(tm.inChannels(), 320, 320)).shape(); // what preprocessing makes of any image
+            models.add(new ServedModel(s.name != null ? s.name : tm.config().model, p, shape));
+        }
         InferenceServer.Options o = new InferenceServer.Options(host, port, maxBatch, maxDelay, queue, maxBody, timeout);
-        InferenceServer server = InferenceServer.start(List.of(new ServedModel(served, p, shape)), o);
+        InferenceServer server = InferenceServer.start(models, o);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             server.close();
             stopped.countDown();
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.printf("serving %s (%d classes, input [N, %d, %d, %d]) at http://%s:%d/ (batches of up to %d within %d ms, queue %d)%n",
-                served, p.classes().size(), shape[0], shape[1], shape[2], host, server.port(), maxBatch, maxDelay, queue);
+        for (ServedModel m : models) {
+            int[] shape = m.inputShape();
+            System.out.printf("serving %s (%d classes, input [N, %d, %d, %d]) at http://%s:%d/v2/models/%s%n",
+                    m.name(), m.predictor().classes().size(), shape[0], shape[1], shape[2], host, server.port(), m.name());
+        }
+        System.out.printf("ready at http://%s:%d/ (batches of up to %d within %d ms, queue %d per model)%n",
+                host, server.port(), maxBatch, maxDelay, queue);
         System.out.flush();
         if (forSeconds > 0) {
             if (!stopped.await(forSeconds, TimeUnit.SECONDS)) {

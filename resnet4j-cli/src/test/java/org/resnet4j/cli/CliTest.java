@@ -55,6 +55,25 @@ class CliTest {
         }
     }
 
+    /** The serving benchmark end to end on loopback, briefly: served figures beside offline ones, then the overload. */
+    @Test
+    void benchServeMeasuresTheServerOnLoopback() {
+        Run r = run("bench", "serve", "--model", "resnet8", "--clients", "1,3", "--seconds", "1", "--overload-seconds", "1",
+                "--warmup-seconds", "0", "--max-batch", "4", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        List<Map<?, ?>> rows = r.out().lines().filter(l -> l.startsWith("{")).<Map<?, ?>>map(l -> (Map<?, ?>) Json.parse(l)).toList();
+        List<Map<?, ?>> closed = rows.stream().filter(m -> "serve closed loop".equals(m.get("what"))).toList();
+        assertEquals(List.of(1L, 3L), closed.stream().map(m -> m.get("clients")).toList(), r.out());
+        for (Map<?, ?> m : closed) {
+            assertEquals(0L, m.get("errors"), r.out());
+            assertTrue(((Number) m.get("answered")).longValue() > 0 && ((Number) m.get("req_per_s")).doubleValue() > 0, r.out());
+        }
+        assertTrue(rows.stream().anyMatch(m -> "resnet8 serve summary".equals(m.get("what"))), r.out());
+        Map<?, ?> overload = rows.stream().filter(m -> "serve open loop overload".equals(m.get("what"))).findFirst().orElseThrow();
+        assertEquals(((Number) overload.get("requests")).longValue(),
+                ((Number) overload.get("answered")).longValue() + ((Number) overload.get("errors")).longValue(), "every request answered or refused");
+    }
+
     @Test
     void unknownModelIsAClearError() {
         Run r = run("info", "--model", "resnet19");

@@ -19,21 +19,25 @@ import org.resnet4j.models.ModelConfig;
 import org.resnet4j.models.Models;
 import org.resnet4j.testing.Cli;
 
-/** `serve` from the command line: binds loopback, answers the protocol, stops by itself after --for-seconds. */
+/** `serve` from the command line: binds loopback, serves every model it is given, stops by itself after --for-seconds. */
 class ServeCommandTest {
     @TempDir
     Path dir;
 
     @Test
-    void servesWeightsOnLoopbackAndStopsOnTime() throws Exception {
+    void servesTwoModelsOnLoopbackAndStopsOnTime() throws Exception {
         Path weights = dir.resolve("r8.safetensors");
         SafeTensors.write(weights, Models.create("resnet8", ModelConfig.defaults(10)).stateDict(), null);
+        Path small = dir.resolve("r8-5.safetensors");
+        SafeTensors.write(small, Models.create("resnet8", ModelConfig.defaults(5)).stateDict(), null);
+        Path names = dir.resolve("five.txt");
+        java.nio.file.Files.writeString(names, "a\nb\nc\nd\ne\n");
         int port;
         try (ServerSocket probe = new ServerSocket(0)) {
             port = probe.getLocalPort();
         }
         CompletableFuture<Cli.Run> run = CompletableFuture.supplyAsync(() -> Cli.run("serve", "--model", "resnet8", "--weights", weights.toString(),
-                "--name", "r8", "--port", Integer.toString(port), "--for-seconds", "6", "--threads", "1"));
+                "--name", "r8", "--model", "resnet8", "--weights", small.toString(), "--class-names", names.toString(), "--name", "five", "--port", Integer.toString(port), "--for-seconds", "6", "--threads", "1"));
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         String base = "http://127.0.0.1:" + port;
         HttpResponse<String> ready = null;
@@ -49,9 +53,13 @@ class ServeCommandTest {
         assertTrue(ready != null && ready.statusCode() == 200, "ready: " + (ready == null ? "no answer" : ready.body()));
         HttpResponse<String> meta = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/r8")).build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(meta.body().contains("[-1,3,32,32]") && meta.body().contains("[-1,10]"), meta.body());
+        HttpResponse<String> five = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/five")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(five.statusCode() == 200 && five.body().contains("[-1,5]"), five.body());
         Cli.Run r = run.get(30, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("serving r8 (10 classes, input [N, 3, 32, 32]) at http://127.0.0.1:" + port), r.out());
+        assertTrue(r.out().contains("serving five (5 classes, input [N, 3, 32, 32]) at http://127.0.0.1:" + port + "/v2/models/five"), r.out());
+        assertTrue(r.out().contains("ready at http://127.0.0.1:" + port + "/"), r.out());
         assertTrue(r.out().contains("stopped after 6 s"), r.out());
     }
 }

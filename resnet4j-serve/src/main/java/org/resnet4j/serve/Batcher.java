@@ -7,13 +7,17 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.resnet4j.tensor.Tensor;
 
 /**
  * Dynamic batching, as TorchServe's and Triton's: requests wait in a bounded queue; one worker
  * takes the oldest, then waits at most {@code maxDelayMillis} for more of the same input shape,
- * up to {@code maxBatch} images, and runs them as one forward pass. A full queue refuses at once
+ * up to {@code maxBatch} images, and runs them as one forward pass. It waits only when there is
+ * company to wait for: when no more images than the batch already holds have been in the server at
+ * once during the last second or two, the batch runs at once, so that a lone client pays no
+ * batching delay (Triton's max_queue_delay, by contrast, is paid by every request alone). A full queue refuses at once
  * ({@link #submit} returns null: the server answers 503) rather than building a backlog; a
  * request whose deadline passed, or whose client went away, is dropped before its batch runs.
  */
@@ -43,6 +47,12 @@ final class Batcher implements AutoCloseable {
     private volatile boolean stopping;
     /** A job taken from the queue that did not fit the batch being formed: it leads the next one. */
     private Job carried;
+    /** Images submitted and not yet answered. */
+    private final AtomicInteger inServer = new AtomicInteger();
+    /** The most images in the server at once during the current and the previous window of {@link #WINDOW_NANOS}. */
+    private final AtomicInteger peakNow = new AtomicInteger(), peakBefore = new AtomicInteger();
+    private volatile long windowStart = System.nanoTime();
+    private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     Batcher(Function<List<Tensor>, float[][]> forward, int maxBatch, int maxDelayMillis, int queueCapacity, ServeMetrics metrics, String name) {
         if (maxBatch < 1 || maxDelayMillis < 0 || queueCapacity < 1) {
@@ -60,7 +70,22 @@ final class Batcher implements AutoCloseable {
     Job submit(List<Tensor> images, long deadlineNanos) {
         if (stopping) return null;
         Job j = new Job(images, deadlineNanos);
-        return queue.offer(j) ? j : null;
+        int n = j.images.size();
+        if (!queue.offer(j)) return null;
+        int now = inServer.addAndGet(n);
+        peakNow.accumulateAndGet(now, Math::max);
+        j.result.whenComplete((r, e) -> inServer.addAndGet(-n));
+        return j;
+    }
+
+    /** How many images have lately been in the server at once: what a batch can hope to gather. */
+    int recentConcurrency() {
+        long t = System.nanoTime();
+        if (t - windowStart > WINDOW_NANOS) {
+            windowStart = t;
+            peakBefore.set(peakNow.getAndSet(inServer.get()));
+        }
+        return Math.max(peakNow.get(), peakBefore.get());
     }
 
     int queued() {
@@ -77,7 +102,8 @@ final class Batcher implements AutoCloseable {
                 int images = first.images.size();
                 long until = System.nanoTime() + maxDelayNanos;
                 while (images < maxBatch) {
-                    long left = until - System.nanoTime();
+                    // no company expected: take only what is already queued
+                    long left = images >= recentConcurrency() ? 0 : until - System.nanoTime();
                     Job next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
                     if (next == null) break;
                     if (!Arrays.equals(next.shape(), first.shape()) || images + next.images.size() > maxBatch) {

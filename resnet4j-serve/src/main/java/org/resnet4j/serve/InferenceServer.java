@@ -31,7 +31,8 @@ import org.resnet4j.train.Predictor;
  * <ul>
  *   <li>the Open Inference Protocol (KServe v2, Triton's HTTP API): {@code GET /v2/health/live},
  *       {@code /v2/health/ready}, {@code /v2/models/{name}}, {@code /v2/models/{name}/ready},
- *       {@code POST /v2/models/{name}/infer} with FP32 JSON tensors of shape [N, C, H, W];</li>
+ *       {@code POST /v2/models/{name}/infer} with FP32 tensors of shape [N, C, H, W], as JSON or in
+ *       Triton's binary tensor data extension;</li>
  *   <li>{@code POST /v1/models/{name}/predict} with the bytes of a JPEG or PNG: the model's own
  *       preprocessing, then the top-k labels and probabilities ({@code ?top=k}, default 5);</li>
  *   <li>{@code GET /metrics}: Prometheus text;</li>
@@ -76,6 +77,40 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Slow clients: the JDK's server disconnects a client that has not sent its whole request (head
+     * and body) within {@code sun.net.httpserver.maxReqTime} seconds, or not taken its whole answer
+     * within {@code sun.net.httpserver.maxRspTime}; both are off by default, so a client that
+     * trickles bytes would hold its connection forever. resnet4j makes them 30 s unless the JVM was
+     * started with them set. The JDK reads them once, when its first server starts.
+     */
+    private static final String MAX_REQ_TIME = "sun.net.httpserver.maxReqTime", MAX_RSP_TIME = "sun.net.httpserver.maxRspTime";
+    private static final int DEFAULT_CLIENT_TIMEOUT_SECONDS = 30;
+    private static volatile boolean httpStarted;
+
+    static {
+        if (System.getProperty(MAX_REQ_TIME) == null) System.setProperty(MAX_REQ_TIME, Integer.toString(DEFAULT_CLIENT_TIMEOUT_SECONDS));
+        if (System.getProperty(MAX_RSP_TIME) == null) System.setProperty(MAX_RSP_TIME, Integer.toString(DEFAULT_CLIENT_TIMEOUT_SECONDS));
+    }
+
+    /**
+     * Sets how long a client may take to send its request and to take its answer before it is
+     * disconnected (default 30 s). JVM-wide, and only before the first server of this JVM starts.
+     *
+     * @throws IllegalStateException when a server already started with another value
+     */
+    public static synchronized void setClientTimeoutSeconds(int seconds) {
+        if (seconds < 1) throw new IllegalArgumentException("client timeout must be >= 1 s, got " + seconds);
+        String v = Integer.toString(seconds);
+        if (httpStarted) {
+            if (v.equals(System.getProperty(MAX_REQ_TIME)) && v.equals(System.getProperty(MAX_RSP_TIME))) return;
+            throw new IllegalStateException("the client timeout is read once per JVM, when its first server starts; it is "
+                    + System.getProperty(MAX_REQ_TIME) + " s here, cannot become " + v + " s");
+        }
+        System.setProperty(MAX_REQ_TIME, v);
+        System.setProperty(MAX_RSP_TIME, v);
+    }
+
     /** The web page at /: upload an image, see the top-5 classes. Served from the jar, nothing external. */
     private static final byte[] PAGE = page();
 
@@ -105,7 +140,10 @@ public final class InferenceServer implements AutoCloseable {
             batchers.put(m.name(), b);
             metrics.queue(m.name(), b::queued);
         }
-        http = HttpServer.create(new InetSocketAddress(o.host(), o.port()), 128);
+        synchronized (InferenceServer.class) {
+            httpStarted = true;
+            http = HttpServer.create(new InetSocketAddress(o.host(), o.port()), 128);
+        }
         http.setExecutor(executor);
         http.createContext("/", this::handle);
     }
@@ -245,6 +283,11 @@ public final class InferenceServer implements AutoCloseable {
             reply = new Reply(e.status, "application/json", Json.write(Map.of("error", e.getMessage())).getBytes(StandardCharsets.UTF_8), e.headers);
         } catch (RuntimeException e) {
             reply = Reply.error(500, "internal error: " + e);
+        } catch (IOException e) {
+            // the client went away, or was disconnected for being slow (see MAX_REQ_TIME): nothing to answer
+            metrics.request(endpoint, 408, (System.nanoTime() - t0) / 1e9);
+            ex.close();
+            return;
         }
         try {
             drain(ex); // whatever the handler did not read (a refused request), so the client reads the answer
@@ -339,16 +382,35 @@ public final class InferenceServer implements AutoCloseable {
 
     private Reply infer(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {
         String type = mediaType(ex);
-        if (!type.isEmpty() && !type.equals("application/json")) throw new HttpError(415, "infer takes application/json, got " + type);
+        String headerLength = ex.getRequestHeaders().getFirst(V2Tensors.HEADER_LENGTH);
+        boolean binaryRequest = headerLength != null;
+        if (binaryRequest ? !type.isEmpty() && !type.equals("application/octet-stream") : !type.isEmpty() && !type.equals("application/json")) {
+            throw new HttpError(415, binaryRequest ? "infer with " + V2Tensors.HEADER_LENGTH + " takes application/octet-stream, got " + type
+                    : "infer takes application/json (or application/octet-stream with " + V2Tensors.HEADER_LENGTH + "), got " + type);
+        }
+        byte[] body = body(ex);
+        int jsonLength = body.length;
+        if (binaryRequest) {
+            try {
+                jsonLength = Integer.parseInt(headerLength.trim());
+            } catch (NumberFormatException e) {
+                jsonLength = -1;
+            }
+            if (jsonLength < 0 || jsonLength > body.length) {
+                throw new HttpError(400, V2Tensors.HEADER_LENGTH + " must be a byte count within the body's " + body.length + " bytes, got '" + headerLength + "'");
+            }
+        }
         Object req;
         try {
-            req = Json.parse(new String(body(ex), StandardCharsets.UTF_8));
+            req = Json.parse(new String(body, 0, jsonLength, StandardCharsets.UTF_8));
         } catch (JsonException e) {
             throw new HttpError(400, "request is not valid JSON: " + e.getMessage());
         }
         List<Tensor> images;
+        boolean binaryOutput;
         try {
-            images = V2Tensors.inputImages(req, m.inputShape());
+            images = V2Tensors.inputImages(req, Arrays.copyOfRange(body, jsonLength, body.length), m.inputShape());
+            binaryOutput = V2Tensors.wantsBinaryOutput(req);
         } catch (IllegalArgumentException e) {
             throw new HttpError(400, e.getMessage());
         }
@@ -358,8 +420,16 @@ public final class InferenceServer implements AutoCloseable {
         o.put("model_name", m.name());
         o.put("model_version", "1");
         if (id != null) o.put("id", id);
-        o.put("outputs", List.of(V2Tensors.output("output", out)));
-        return Reply.json(200, o);
+        if (!binaryOutput) {
+            o.put("outputs", List.of(V2Tensors.output("output", out)));
+            return Reply.json(200, o);
+        }
+        o.put("outputs", List.of(V2Tensors.binaryOutput("output", out)));
+        byte[] json = Json.write(o).getBytes(StandardCharsets.UTF_8);
+        byte[] tensor = V2Tensors.binary(out);
+        byte[] all = Arrays.copyOf(json, json.length + tensor.length);
+        System.arraycopy(tensor, 0, all, json.length, tensor.length);
+        return new Reply(200, "application/octet-stream", all, Map.of(V2Tensors.HEADER_LENGTH, Integer.toString(json.length)));
     }
 
     private Reply predict(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {

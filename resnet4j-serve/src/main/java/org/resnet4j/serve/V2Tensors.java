@@ -1,5 +1,8 @@
 package org.resnet4j.serve;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -8,24 +11,37 @@ import java.util.Map;
 import org.resnet4j.tensor.Tensor;
 
 /**
- * The Open Inference Protocol's JSON tensors (KServe v2 "Inference Request/Response JSON"): an
- * input is {@code {"name", "shape", "datatype", "data"}} with data flat in row-major order (or
- * nested as the shape), here FP32 [N, C, H, W]. Errors are IllegalArgumentExceptions naming the
+ * The Open Inference Protocol's tensors (KServe v2 "Inference Request/Response JSON"): an input is
+ * {@code {"name", "shape", "datatype", "data"}} with data flat in row-major order (or nested as the
+ * shape), here FP32 [N, C, H, W]. Also Triton's binary tensor data extension, which Triton's and
+ * KServe's clients use for speed: the body is the JSON header (its length in the
+ * {@code Inference-Header-Content-Length} header) followed by the raw little-endian tensors, and an
+ * input says {@code "parameters": {"binary_data_size": bytes}} instead of carrying "data"; the
+ * output comes back the same way when the request asks for {@code "binary_data": true} (per output)
+ * or {@code "binary_data_output": true} (for all). Errors are IllegalArgumentExceptions naming the
  * field at fault; the server answers them with 400.
  */
 final class V2Tensors {
+    /** The header that gives the JSON part's length in a binary request or response. */
+    static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+
     private V2Tensors() {}
 
-    /** The N images of the request's one input, each a CHW tensor of {@code chw}'s shape. */
-    static List<Tensor> inputImages(Object request, int[] chw) {
+    /**
+     * The N images of the request's one input, each a CHW tensor of {@code chw}'s shape.
+     *
+     * @param binary the bytes after the JSON header (empty for a JSON-only request)
+     */
+    static List<Tensor> inputImages(Object request, byte[] binary, int[] chw) {
         if (!(request instanceof Map<?, ?> req)) throw new IllegalArgumentException("the request must be a JSON object with \"inputs\"");
         if (!(req.get("inputs") instanceof List<?> inputs) || inputs.size() != 1) {
             throw new IllegalArgumentException("\"inputs\" must be a list of exactly one tensor (the image batch)");
         }
         if (!(inputs.getFirst() instanceof Map<?, ?> in)) throw new IllegalArgumentException("inputs[0] must be an object");
         if (!"FP32".equals(in.get("datatype"))) throw new IllegalArgumentException("inputs[0].datatype must be \"FP32\", got " + in.get("datatype"));
+        String expected = "[N, " + chw[0] + ", " + chw[1] + ", " + chw[2] + "]";
         if (!(in.get("shape") instanceof List<?> shapeList) || shapeList.size() != 4) {
-            throw new IllegalArgumentException("inputs[0].shape must be [N, " + chw[0] + ", " + chw[1] + ", " + chw[2] + "], got " + in.get("shape"));
+            throw new IllegalArgumentException("inputs[0].shape must be " + expected + ", got " + in.get("shape"));
         }
         int[] shape = new int[4];
         for (int i = 0; i < 4; i++) {
@@ -35,14 +51,28 @@ final class V2Tensors {
             shape[i] = (int) (long) l;
         }
         if (shape[1] != chw[0] || shape[2] != chw[1] || shape[3] != chw[2]) {
-            throw new IllegalArgumentException("inputs[0].shape must be [N, " + chw[0] + ", " + chw[1] + ", " + chw[2] + "], got " + Arrays.toString(shape));
+            throw new IllegalArgumentException("inputs[0].shape must be " + expected + ", got " + Arrays.toString(shape));
         }
         int per = chw[0] * chw[1] * chw[2];
         long total = (long) shape[0] * per;
-        float[] data = new float[Math.toIntExact(Math.min(total, Integer.MAX_VALUE - 8))];
-        int[] filled = {0};
-        flatten(in.get("data"), data, filled, total);
-        if (filled[0] != total) throw new IllegalArgumentException("inputs[0].data has " + filled[0] + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+        if (total > (Integer.MAX_VALUE - 8) / 4) throw new IllegalArgumentException("inputs[0].shape " + Arrays.toString(shape) + " is too large");
+        float[] data = new float[(int) total];
+        Object binarySize = in.get("parameters") instanceof Map<?, ?> params ? params.get("binary_data_size") : null;
+        if (binarySize != null) {
+            if (in.containsKey("data")) throw new IllegalArgumentException("inputs[0] has both \"data\" and parameters.binary_data_size");
+            if (!(binarySize instanceof Long size) || size != total * 4) {
+                throw new IllegalArgumentException("inputs[0].parameters.binary_data_size must be " + total * 4 + " (FP32 " + Arrays.toString(shape) + "), got " + binarySize);
+            }
+            if (binary.length != total * 4) {
+                throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, inputs[0] needs " + total * 4);
+            }
+            ByteBuffer.wrap(binary).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+        } else {
+            if (binary.length > 0) throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, but no input has parameters.binary_data_size");
+            int[] filled = {0};
+            flatten(in.get("data"), data, filled, total);
+            if (filled[0] != total) throw new IllegalArgumentException("inputs[0].data has " + filled[0] + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+        }
         List<Tensor> images = new ArrayList<>(shape[0]);
         for (int n = 0; n < shape[0]; n++) images.add(Tensor.of(Arrays.copyOfRange(data, n * per, (n + 1) * per), chw[0], chw[1], chw[2]));
         return images;
@@ -55,20 +85,67 @@ final class V2Tensors {
         } else if (v instanceof List<?> l) {
             for (Object x : l) flatten(x, out, at, total);
         } else {
-            throw new IllegalArgumentException("inputs[0].data must hold numbers, found " + (v == null ? "null" : v.getClass().getSimpleName().equals("String") ? "a string" : v));
+            throw new IllegalArgumentException("inputs[0].data must hold numbers, found " + (v == null ? "null" : v instanceof String ? "a string" : v));
         }
     }
 
-    /** An FP32 [N, K] output tensor. */
+    /**
+     * Whether the request asks for the output as binary data: {@code parameters.binary_data_output}
+     * for every output, or {@code outputs[i].parameters.binary_data} for the one named "output".
+     * An output that is not "output" is refused, as Triton refuses unknown outputs.
+     */
+    static boolean wantsBinaryOutput(Object request) {
+        Map<?, ?> req = (Map<?, ?>) request;
+        boolean binary = req.get("parameters") instanceof Map<?, ?> p && Boolean.TRUE.equals(p.get("binary_data_output"));
+        if (req.get("outputs") instanceof List<?> outs) {
+            for (int i = 0; i < outs.size(); i++) {
+                if (!(outs.get(i) instanceof Map<?, ?> o) || !"output".equals(o.get("name"))) {
+                    throw new IllegalArgumentException("outputs[" + i + "] must name \"output\", the model's one output");
+                }
+                if (o.get("parameters") instanceof Map<?, ?> p) binary = Boolean.TRUE.equals(p.get("binary_data"));
+            }
+        } else if (req.containsKey("outputs")) {
+            throw new IllegalArgumentException("\"outputs\" must be a list");
+        }
+        return binary;
+    }
+
+    /** An FP32 [N, K] output tensor, its data in the JSON. */
     static Map<String, Object> output(String name, float[][] rows) {
+        Map<String, Object> o = outputHeader(name, rows);
+        o.put("data", flat(rows));
+        return o;
+    }
+
+    /** An FP32 [N, K] output tensor whose data follows the JSON as {@link #binary} bytes. */
+    static Map<String, Object> binaryOutput(String name, float[][] rows) {
+        Map<String, Object> o = outputHeader(name, rows);
+        o.put("parameters", Map.of("binary_data_size", (long) flat(rows).length * 4));
+        return o;
+    }
+
+    /** The rows, little-endian FP32, row after row. */
+    static byte[] binary(float[][] rows) {
+        float[] f = flat(rows);
+        ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        FloatBuffer fb = b.asFloatBuffer();
+        fb.put(f);
+        return b.array();
+    }
+
+    private static Map<String, Object> outputHeader(String name, float[][] rows) {
         int k = rows.length == 0 ? 0 : rows[0].length;
-        float[] flat = new float[rows.length * k];
-        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * k, k);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("name", name);
         o.put("datatype", "FP32");
         o.put("shape", List.of(rows.length, k));
-        o.put("data", flat);
         return o;
+    }
+
+    private static float[] flat(float[][] rows) {
+        int k = rows.length == 0 ? 0 : rows[0].length;
+        float[] flat = new float[rows.length * k];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * k, k);
+        return flat;
     }
 }

@@ -143,6 +143,69 @@ class InferenceServerTest {
         assertTrue(metrics.contains("resnet4j_batch_size_count 2") && metrics.contains("resnet4j_queue_depth{model=\"shapes\"} 0"), metrics);
     }
 
+    /** Triton's binary tensor data extension: a JSON header, then the raw little-endian tensor. */
+    private static byte[] binaryBody(String header, float[] data) {
+        byte[] json = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(json.length + data.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(json);
+        for (float v : data) b.putFloat(v);
+        return b.array();
+    }
+
+    private HttpResponse<byte[]> postBinary(InferenceServer s, String header, byte[] body) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/shapes/infer"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/octet-stream")
+                .header("Inference-Header-Content-Length", header).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    @Test
+    void binaryTensorsInAndOutAsTritonsClientSendsThem() throws Exception {
+        Module model = resnet8();
+        InferenceServer s = serve(model, InferenceServer.Options.defaults());
+        List<Tensor> x = images(3, 40);
+        float[] flat = new float[3 * 3 * 32 * 32];
+        for (int i = 0; i < 3; i++) System.arraycopy(x.get(i).data(), 0, flat, i * 3072, 3072);
+        String header = "{\"inputs\":[{\"name\":\"input\",\"shape\":[3,3,32,32],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":36864}}],"
+                + "\"outputs\":[{\"name\":\"output\",\"parameters\":{\"binary_data\":true}}]}";
+        byte[] body = binaryBody(header, flat);
+        int jsonLength = header.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        var r = postBinary(s, Integer.toString(jsonLength), body);
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        assertEquals("application/octet-stream", r.headers().firstValue("Content-Type").orElse(""));
+        int answerJson = Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+        Map<?, ?> o = (Map<?, ?>) Json.parse(new String(r.body(), 0, answerJson, java.nio.charset.StandardCharsets.UTF_8));
+        Map<?, ?> out = (Map<?, ?>) ((List<?>) o.get("outputs")).getFirst();
+        assertEquals(List.of(3L, 6L), out.get("shape"));
+        assertEquals(72L, ((Map<?, ?>) out.get("parameters")).get("binary_data_size"));
+        assertEquals(answerJson + 72, r.body().length);
+        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(r.body(), answerJson, 72).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        Predictor alone = new Predictor(model, NORM, SyntheticShapes.CLASSES, 3, 1);
+        for (int i = 0; i < 3; i++) {
+            float[] row = new float[6];
+            got.get(row);
+            assertArrayEquals(alone.logits(List.of(x.get(i)))[0], row, 1e-5f);
+        }
+        // the same request answered in JSON when binary output is not asked for
+        String jsonOut = header.replace(",\"outputs\":[{\"name\":\"output\",\"parameters\":{\"binary_data\":true}}]", "");
+        var j = postBinary(s, Integer.toString(jsonOut.length()), binaryBody(jsonOut, flat));
+        assertEquals(200, j.statusCode());
+        assertTrue(new String(j.body()).contains("\"data\":["), new String(j.body()));
+        for (String[] bad : new String[][] {
+                {header.replace("36864", "36860"), "binary_data_size must be 36864"},
+                {header.replace("\"name\":\"output\"", "\"name\":\"logits\""), "outputs[0] must name"}}) {
+            var e = postBinary(s, Integer.toString(bad[0].length()), binaryBody(bad[0], flat));
+            assertEquals(400, e.statusCode(), bad[1]);
+            assertTrue(new String(e.body()).contains(bad[1]), new String(e.body()));
+        }
+        var cut = postBinary(s, Integer.toString(jsonLength), java.util.Arrays.copyOf(body, body.length - 4));
+        assertEquals(400, cut.statusCode());
+        assertTrue(new String(cut.body()).contains("needs 36864"), new String(cut.body()));
+        var beyond = postBinary(s, Integer.toString(body.length + 1), body);
+        assertEquals(400, beyond.statusCode());
+        assertTrue(new String(beyond.body()).contains("Inference-Header-Content-Length"), new String(beyond.body()));
+    }
+
     @Test
     void predictTakesImageBytes() throws Exception {
         InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
@@ -185,6 +248,45 @@ class InferenceServerTest {
         pool.shutdown();
         assertTrue(s.batchesRun() < n, n + " requests in " + s.batchesRun() + " forward passes");
         assertTrue(s.batchesRun() >= 1);
+    }
+
+    /** Reads until the server closes the connection; what it sent, or null if it stayed open past the wait. */
+    private static String readUntilClosed(java.net.Socket socket, int waitMillis) throws Exception {
+        socket.setSoTimeout(waitMillis);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        try {
+            socket.getInputStream().transferTo(got);
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return null;
+        } catch (java.io.IOException reset) {
+            // closed hard: as good as closed
+        }
+        return got.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    @Test
+    void slowClientsAreDisconnectedWithoutHoldingTheServer() throws Exception {
+        // the tests run with sun.net.httpserver.maxReqTime = 2 s (see this module's pom)
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
+        String body = inferBody(images(1, 7));
+        try (java.net.Socket headOnly = new java.net.Socket("127.0.0.1", s.port());
+             java.net.Socket partBody = new java.net.Socket("127.0.0.1", s.port())) {
+            headOnly.getOutputStream().write("POST /v2/models/shapes/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-".getBytes());
+            partBody.getOutputStream().write(("POST /v2/models/shapes/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length() + "\r\n\r\n" + body.substring(0, 100)).getBytes());
+            headOnly.getOutputStream().flush();
+            partBody.getOutputStream().flush();
+            // while they dawdle, others are served
+            for (int i = 0; i < 3; i++) assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()).statusCode());
+            long t0 = System.nanoTime();
+            String a = readUntilClosed(headOnly, 20_000), b = readUntilClosed(partBody, 20_000);
+            double waited = (System.nanoTime() - t0) / 1e9;
+            assertTrue(a != null && b != null, "both slow connections were closed by the server, after " + waited + " s");
+            assertTrue(!a.contains("200 OK") && !b.contains("200 OK"), a + " | " + b);
+        }
+        assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()).statusCode(), "still serving");
+        String metrics = get(s, "/metrics").body();
+        assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"408\"} 1"), "the cut body is counted: " + metrics);
     }
 
     /** Returns zeros of [N, 6]; after the server's warm-up call, only once the gate opens: holds the batcher so the queue fills. */
