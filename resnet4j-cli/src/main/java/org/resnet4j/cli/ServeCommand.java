@@ -30,6 +30,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "8080", description = "Port, 0 for any free one (default ${DEFAULT-VALUE}).") int port;
     @Option(names = "--max-batch", defaultValue = "16", description = "Most images per forward pass (default ${DEFAULT-VALUE}).") int maxBatch;
+    @Option(names = "--max-request-batch", description = "Most images one v2 request may carry, checked against its declared shape "
+            + "before anything is allocated (default: --max-batch).") Integer maxRequestBatch;
     @Option(names = "--max-delay-ms", defaultValue = "5", description = "Longest a request waits for company (default ${DEFAULT-VALUE}).") int maxDelay;
     @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per model; more get 503 (default ${DEFAULT-VALUE}).") int queue;
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body (default ${DEFAULT-VALUE}).") long maxBody;
@@ -51,7 +53,10 @@ final class ServeCommand implements Callable<Integer> {
             int[] shape = p.preprocess(Tensor.zeros(tm.inChannels(), 320, 320)).shape(); // what preprocessing makes of any image
             models.add(new ServedModel(s.name != null ? s.name : tm.config().model, p, shape));
         }
-        InferenceServer.Options o = new InferenceServer.Options(host, port, maxBatch, maxDelay, queue, maxBody, timeout);
+        if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
+        if (maxRequestBatch != null && maxRequestBatch < 1) throw new IllegalArgumentException("--max-request-batch must be >= 1, got " + maxRequestBatch);
+        InferenceServer.Options o = new InferenceServer.Options(host, port, maxBatch, maxDelay, queue, maxBody, timeout,
+                maxRequestBatch != null ? maxRequestBatch : maxBatch);
         InferenceServer server = InferenceServer.start(models, o);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

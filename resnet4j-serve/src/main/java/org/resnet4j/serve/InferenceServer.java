@@ -53,27 +53,45 @@ public final class InferenceServer implements AutoCloseable {
      * @param queue requests that may wait; more are refused with 503
      * @param maxBodyBytes largest request body; more is refused with 413
      * @param timeoutMillis a request's deadline from its arrival
+     * @param maxRequestBatch most images one v2 request may carry: checked against the declared
+     *     shape before anything is allocated for it (400 past it)
      */
-    public record Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis) {
-        /** 127.0.0.1:8080, batches of 16 within 5 ms, 64 queued, 16 MiB bodies, 30 s deadline. */
+    public record Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis,
+                          int maxRequestBatch) {
+        public Options {
+            if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+            if (maxRequestBatch < 1) throw new IllegalArgumentException("maxRequestBatch must be >= 1, got " + maxRequestBatch);
+        }
+
+        /** As below, with requests of at most maxBatch images. */
+        public Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis) {
+            this(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxBatch);
+        }
+
+        /** 127.0.0.1:8080, batches of 16 within 5 ms, 64 queued, 16 MiB bodies, 30 s deadline, 16 images per request. */
         public static Options defaults() {
-            return new Options("127.0.0.1", 8080, 16, 5, 64, 16L << 20, 30_000);
+            return new Options("127.0.0.1", 8080, 16, 5, 64, 16L << 20, 30_000, 16);
         }
 
         public Options withPort(int p) {
-            return new Options(host, p, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis);
+            return new Options(host, p, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch);
         }
 
         public Options withHost(String h) {
-            return new Options(h, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis);
+            return new Options(h, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch);
         }
 
         public Options withBatching(int batch, int delayMillis, int queueCapacity) {
-            return new Options(host, port, batch, delayMillis, queueCapacity, maxBodyBytes, timeoutMillis);
+            return new Options(host, port, batch, delayMillis, queueCapacity, maxBodyBytes, timeoutMillis, maxRequestBatch);
         }
 
         public Options withLimits(long bodyBytes, long timeout) {
-            return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout);
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout, maxRequestBatch);
+        }
+
+        /** At most {@code images} images per v2 request. */
+        public Options withMaxRequestBatch(int images) {
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, images);
         }
     }
 
@@ -409,7 +427,7 @@ public final class InferenceServer implements AutoCloseable {
         List<Tensor> images;
         boolean binaryOutput;
         try {
-            images = V2Tensors.inputImages(req, Arrays.copyOfRange(body, jsonLength, body.length), m.inputShape());
+            images = V2Tensors.inputImages(req, Arrays.copyOfRange(body, jsonLength, body.length), m.inputShape(), options.maxRequestBatch());
             binaryOutput = V2Tensors.wantsBinaryOutput(req);
         } catch (IllegalArgumentException e) {
             throw new HttpError(400, e.getMessage());

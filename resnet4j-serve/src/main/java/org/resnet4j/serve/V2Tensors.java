@@ -28,11 +28,15 @@ final class V2Tensors {
     private V2Tensors() {}
 
     /**
-     * The N images of the request's one input, each a CHW tensor of {@code chw}'s shape.
+     * The N images of the request's one input, each a CHW tensor of {@code chw}'s shape. Everything
+     * the client declares (N against {@code maxImages}, C, H, W, the binary size) is checked, and
+     * the numbers that came are counted, before the tensor is allocated: what a request declares
+     * never decides what the server allocates.
      *
      * @param binary the bytes after the JSON header (empty for a JSON-only request)
+     * @param maxImages most images one request may carry
      */
-    static List<Tensor> inputImages(Object request, byte[] binary, int[] chw) {
+    static List<Tensor> inputImages(Object request, byte[] binary, int[] chw, int maxImages) {
         if (!(request instanceof Map<?, ?> req)) throw new IllegalArgumentException("the request must be a JSON object with \"inputs\"");
         if (!(req.get("inputs") instanceof List<?> inputs) || inputs.size() != 1) {
             throw new IllegalArgumentException("\"inputs\" must be a list of exactly one tensor (the image batch)");
@@ -53,11 +57,14 @@ final class V2Tensors {
         if (shape[1] != chw[0] || shape[2] != chw[1] || shape[3] != chw[2]) {
             throw new IllegalArgumentException("inputs[0].shape must be " + expected + ", got " + Arrays.toString(shape));
         }
+        if (shape[0] > maxImages) {
+            throw new IllegalArgumentException("inputs[0].shape[0] is " + shape[0] + ": this server takes at most " + maxImages
+                    + " images per request (--max-request-batch)");
+        }
         int per = chw[0] * chw[1] * chw[2];
         long total = (long) shape[0] * per;
-        if (total > (Integer.MAX_VALUE - 8) / 4) throw new IllegalArgumentException("inputs[0].shape " + Arrays.toString(shape) + " is too large");
-        float[] data = new float[(int) total];
         Object binarySize = in.get("parameters") instanceof Map<?, ?> params ? params.get("binary_data_size") : null;
+        float[] data;
         if (binarySize != null) {
             if (in.containsKey("data")) throw new IllegalArgumentException("inputs[0] has both \"data\" and parameters.binary_data_size");
             if (!(binarySize instanceof Long size) || size != total * 4) {
@@ -66,16 +73,29 @@ final class V2Tensors {
             if (binary.length != total * 4) {
                 throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, inputs[0] needs " + total * 4);
             }
+            data = new float[(int) total];
             ByteBuffer.wrap(binary).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         } else {
             if (binary.length > 0) throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, but no input has parameters.binary_data_size");
-            int[] filled = {0};
-            flatten(in.get("data"), data, filled, total);
-            if (filled[0] != total) throw new IllegalArgumentException("inputs[0].data has " + filled[0] + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+            long count = count(in.get("data"));
+            if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+            data = new float[(int) total];
+            flatten(in.get("data"), data, new int[] {0}, total);
         }
         List<Tensor> images = new ArrayList<>(shape[0]);
         for (int n = 0; n < shape[0]; n++) images.add(Tensor.of(Arrays.copyOfRange(data, n * per, (n + 1) * per), chw[0], chw[1], chw[2]));
         return images;
+    }
+
+    /** How many numbers the (possibly nested) data holds; anything else in it is an error naming it. */
+    private static long count(Object v) {
+        if (v instanceof Number) return 1;
+        if (v instanceof List<?> l) {
+            long n = 0;
+            for (Object x : l) n += count(x);
+            return n;
+        }
+        throw new IllegalArgumentException("inputs[0].data must hold numbers, found " + (v == null ? "null" : v instanceof String ? "a string" : v));
     }
 
     private static void flatten(Object v, float[] out, int[] at, long total) {

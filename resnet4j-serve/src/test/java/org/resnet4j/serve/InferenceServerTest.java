@@ -206,6 +206,28 @@ class InferenceServerTest {
         assertTrue(new String(beyond.body()).contains("Inference-Header-Content-Length"), new String(beyond.body()));
     }
 
+    /**
+     * What a client declares never decides what the server allocates: a 110-byte body that
+     * declares 400,000 images (1.2 G floats), one over the request limit, and data that do not
+     * fill their shape are refused with 400 before any tensor is made, and the server goes on
+     * serving.
+     */
+    @Test
+    void declaredShapesAreCheckedBeforeAnythingIsAllocated() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults().withMaxRequestBatch(2));
+        String[][] cases = {
+            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[400000,3,32,32],\"datatype\":\"FP32\",\"data\":[0]}]}", "at most 2 images per request"},
+            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[3,3,32,32],\"datatype\":\"FP32\",\"data\":[0]}]}", "at most 2 images per request"},
+            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[2,3,32,32],\"datatype\":\"FP32\",\"data\":[0,1,2]}]}", "has 3 numbers, the shape [2, 3, 32, 32] needs 6144"},
+            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3,32,32],\"datatype\":\"FP32\",\"data\":[0,\"x\"]}]}", "must hold numbers, found a string"}};
+        for (String[] c : cases) {
+            var r = post(s, "/v2/models/shapes/infer", "application/json", c[0].getBytes());
+            assertEquals(400, r.statusCode(), c[0]);
+            assertTrue(r.body().contains(c[1]), r.body());
+        }
+        assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", inferBody(images(2, 9)).getBytes()).statusCode(), "still serving");
+    }
+
     @Test
     void predictTakesImageBytes() throws Exception {
         InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
