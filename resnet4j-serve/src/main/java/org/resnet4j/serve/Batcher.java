@@ -66,12 +66,18 @@ final class Batcher implements AutoCloseable {
         this.worker = Thread.ofPlatform().name("resnet4j-batcher-" + name).daemon().start(this::run);
     }
 
-    /** Queues a request; null when the queue is full (or the batcher is stopping). */
+    /** Why the worker stopped when it should not have, or null while it runs (or stopped on close). */
+    private volatile Throwable died;
+    /** Orders submit's offer against close's flag, so no request is queued after the worker's last look. */
+    private final Object admission = new Object();
+
+    /** Queues a request; null when the queue is full, or the batcher is stopping or has died. */
     Job submit(List<Tensor> images, long deadlineNanos) {
-        if (stopping) return null;
         Job j = new Job(images, deadlineNanos);
         int n = j.images.size();
-        if (!queue.offer(j)) return null;
+        synchronized (admission) {
+            if (stopping || died != null || !queue.offer(j)) return null;
+        }
         int now = inServer.addAndGet(n);
         peakNow.accumulateAndGet(now, Math::max);
         j.result.whenComplete((r, e) -> inServer.addAndGet(-n));
@@ -92,7 +98,31 @@ final class Batcher implements AutoCloseable {
         return queue.size() + (carried != null ? 1 : 0);
     }
 
+    /** Whether the worker is running (false after close, or when it died: see {@link #failure}). */
+    boolean healthy() {
+        return died == null && !stopping;
+    }
+
+    /** What stopped the worker, or null. */
+    Throwable failure() {
+        return died;
+    }
+
     private void run() {
+        try {
+            loop();
+        } catch (Throwable t) {
+            // the loop itself failed (not a batch: those are caught in runBatch): refuse from now on
+            // and answer everything still waiting, so no request is left behind
+            synchronized (admission) {
+                died = t;
+            }
+            if (carried != null) carried.result.completeExceptionally(t);
+            for (Job j; (j = queue.poll()) != null; ) j.result.completeExceptionally(t);
+        }
+    }
+
+    private void loop() {
         while (!stopping || !queue.isEmpty() || carried != null) {
             try {
                 Job first = carried != null ? carried : queue.poll(100, TimeUnit.MILLISECONDS);
@@ -141,7 +171,10 @@ final class Batcher implements AutoCloseable {
                 j.result.complete(Arrays.copyOfRange(out, k, k + j.images.size()));
                 k += j.images.size();
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // any failure, an Error included (an OutOfMemoryError in one large batch, a
+            // StackOverflowError in a model), fails this batch's requests (500) and the worker goes on
+            metrics.batchFailed(e);
             for (Job j : live) j.result.completeExceptionally(e);
         }
     }
@@ -149,7 +182,9 @@ final class Batcher implements AutoCloseable {
     /** Refuses new requests, answers every queued one, then stops the worker. */
     @Override
     public void close() {
-        stopping = true;
+        synchronized (admission) {
+            stopping = true;
+        }
         try {
             worker.join(60_000);
         } catch (InterruptedException e) {

@@ -157,6 +157,7 @@ public final class InferenceServer implements AutoCloseable {
             Batcher b = new Batcher(p::logits, o.maxBatch(), o.maxDelayMillis(), o.queue(), metrics, m.name());
             batchers.put(m.name(), b);
             metrics.queue(m.name(), b::queued);
+            metrics.worker(m.name(), b::failure);
         }
         synchronized (InferenceServer.class) {
             httpStarted = true;
@@ -270,7 +271,10 @@ public final class InferenceServer implements AutoCloseable {
                 endpoint = "health";
                 requireMethod(method, "GET");
                 if (p[2].equals("live")) reply = Reply.json(200, Map.of("live", true));
-                else if (p[2].equals("ready")) reply = Reply.json(ready ? 200 : 503, Map.of("ready", ready));
+                else if (p[2].equals("ready")) {
+                    boolean r = ready && batchers.values().stream().allMatch(Batcher::healthy);
+                    reply = Reply.json(r ? 200 : 503, Map.of("ready", r));
+                }
                 else throw new HttpError(404, "no such path: " + path);
             } else if (p.length >= 3 && p[0].equals("v2") && p[1].equals("models")) {
                 ServedModel m = model(p[2]);
@@ -281,7 +285,8 @@ public final class InferenceServer implements AutoCloseable {
                 } else if (p.length == 4 && p[3].equals("ready")) {
                     endpoint = "model_ready";
                     requireMethod(method, "GET");
-                    reply = Reply.json(ready ? 200 : 503, Map.of("name", m.name(), "ready", ready));
+                    boolean r = ready && batchers.get(m.name()).healthy();
+                    reply = Reply.json(r ? 200 : 503, Map.of("name", m.name(), "ready", r));
                 } else if (p.length == 4 && p[3].equals("infer")) {
                     endpoint = "infer";
                     requireMethod(method, "POST");
@@ -497,7 +502,12 @@ public final class InferenceServer implements AutoCloseable {
     private float[][] run(ServedModel m, List<Tensor> images, long arrived) throws HttpError {
         if (!ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
         long deadline = arrived + TimeUnit.MILLISECONDS.toNanos(options.timeoutMillis());
-        Batcher.Job job = batchers.get(m.name()).submit(images, deadline);
+        Batcher batcher = batchers.get(m.name());
+        Batcher.Job job = batcher.submit(images, deadline);
+        if (job == null && batcher.failure() != null) {
+            throw new HttpError(503, "the batch worker of '" + m.name() + "' stopped: " + batcher.failure(), Map.of("Retry-After", "1"));
+        }
+        if (job == null && !ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
         if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full (" + options.queue() + " requests); retry shortly", Map.of("Retry-After", "1"));
         try {
             return job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);

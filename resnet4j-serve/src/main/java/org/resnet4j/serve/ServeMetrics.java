@@ -37,6 +37,19 @@ final class ServeMetrics {
         queues.put(model, depth);
     }
 
+    private final Map<String, LongAdder> batchFailures = new ConcurrentHashMap<>();
+    private final Map<String, java.util.function.Supplier<Throwable>> workers = new ConcurrentHashMap<>();
+
+    /** A forward pass that threw: counted by the throwable's class. */
+    void batchFailed(Throwable t) {
+        batchFailures.computeIfAbsent(t.getClass().getName(), k -> new LongAdder()).increment();
+    }
+
+    /** A model's batch worker: what stopped it, or null while it runs. */
+    void worker(String model, java.util.function.Supplier<Throwable> failure) {
+        workers.put(model, failure);
+    }
+
     /** Forward passes run so far. */
     long batches() {
         return batchSize.count.sum();
@@ -54,7 +67,23 @@ final class ServeMetrics {
         inferenceSeconds.render(sb, "resnet4j_batch_inference_seconds", "Time of one batched forward pass.");
         sb.append("# HELP resnet4j_queue_depth Requests waiting for a batch.\n# TYPE resnet4j_queue_depth gauge\n");
         new TreeMap<>(queues).forEach((m, q) -> sb.append("resnet4j_queue_depth{model=\"").append(m).append("\"} ").append(q.getAsInt()).append('\n'));
+        sb.append("# HELP resnet4j_batch_failures_total Forward passes that threw, by error; their requests got 500.\n"
+                + "# TYPE resnet4j_batch_failures_total counter\n");
+        new TreeMap<>(batchFailures).forEach((e, n) -> sb.append("resnet4j_batch_failures_total{error=\"").append(e).append("\"} ").append(n.sum()).append('\n'));
+        sb.append("# HELP resnet4j_worker_up Whether a model's batch worker runs (0: it died, and the server is not ready).\n"
+                + "# TYPE resnet4j_worker_up gauge\n");
+        new TreeMap<>(workers).forEach((m, f) -> {
+            Throwable t = f.get();
+            sb.append("resnet4j_worker_up{model=\"").append(m).append("\"");
+            if (t != null) sb.append(",error=\"").append(label(String.valueOf(t))).append("\"");
+            sb.append("} ").append(t == null ? 1 : 0).append('\n');
+        });
         return sb.toString();
+    }
+
+    /** A Prometheus label value: backslash, quote and newline escaped. */
+    private static String label(String v) {
+        return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     /** A cumulative histogram: a counter per upper bound, a sum and a count. */

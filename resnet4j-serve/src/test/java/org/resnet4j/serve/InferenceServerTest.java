@@ -311,6 +311,40 @@ class InferenceServerTest {
         assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"408\"} 1"), "the cut body is counted: " + metrics);
     }
 
+    /** Throws the given Error on its second call (the first is the server's warm-up), then answers zeros again. */
+    static final class FailingOnceModel extends Module {
+        final Error error;
+        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+        FailingOnceModel(Error error) {
+            this.error = error;
+        }
+
+        @Override
+        public Variable forward(Variable x) {
+            if (calls.getAndIncrement() == 1) throw error;
+            return Variable.constant(Tensor.zeros(x.value().dim(0), 6));
+        }
+    }
+
+    /** An Error in a forward pass fails that batch's request with 500; the worker goes on, the server stays ready. */
+    @Test
+    void anErrorInABatchFailsOnlyThatBatch() throws Exception {
+        for (Error e : new Error[] {new OutOfMemoryError("Java heap space (test)"), new StackOverflowError()}) {
+            InferenceServer s = serve(new FailingOnceModel(e), InferenceServer.Options.defaults());
+            String body = inferBody(images(1, 5));
+            var failed = post(s, "/v2/models/shapes/infer", "application/json", body.getBytes());
+            assertEquals(500, failed.statusCode(), failed.body());
+            assertTrue(failed.body().contains(e.getClass().getName()), failed.body());
+            assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()).statusCode(), "the worker goes on");
+            assertEquals(200, get(s, "/v2/health/ready").statusCode());
+            String metrics = get(s, "/metrics").body();
+            assertTrue(metrics.contains("resnet4j_batch_failures_total{error=\"" + e.getClass().getName() + "\"} 1"), metrics);
+            assertTrue(metrics.contains("resnet4j_worker_up{model=\"shapes\"} 1"), metrics);
+            s.close();
+        }
+    }
+
     /** Returns zeros of [N, 6]; after the server's warm-up call, only once the gate opens: holds the batcher so the queue fills. */
     static final class GatedModel extends Module {
         final CountDownLatch entered = new CountDownLatch(1), gate = new CountDownLatch(1);
