@@ -35,6 +35,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-delay-ms", defaultValue = "5", description = "Longest a request waits for company (default ${DEFAULT-VALUE}).") int maxDelay;
     @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per model; more get 503 (default ${DEFAULT-VALUE}).") int queue;
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body (default ${DEFAULT-VALUE}).") long maxBody;
+    @Option(names = "--max-in-flight", defaultValue = "128", description = "Most inference requests being read, parsed, decoded, queued "
+            + "or run at once; more get 503 before their body is read (default ${DEFAULT-VALUE}).") int maxInFlight;
+    @Option(names = "--max-inflight-bytes", defaultValue = "536870912", description = "Most bytes those requests hold together (bodies, "
+            + "tensors, decoded pixels), reserved before each is allocated; more get 503 (default ${DEFAULT-VALUE}: 512 MiB).") long maxInFlightBytes;
+    @Option(names = "--max-pixels", defaultValue = "16777216", description = "Largest image the image endpoint decodes, checked from its "
+            + "header; larger get 413 (default ${DEFAULT-VALUE}: 4096 x 4096).") long maxPixels;
     @Option(names = "--timeout-ms", defaultValue = "30000", description = "A request's deadline (default ${DEFAULT-VALUE}).") long timeout;
     @Option(names = "--client-timeout-s", defaultValue = "30", description = "A client must send its whole request, and take its whole answer, "
             + "within this long, or it is disconnected (default ${DEFAULT-VALUE}).") int clientTimeout;
@@ -55,8 +61,11 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
         if (maxRequestBatch != null && maxRequestBatch < 1) throw new IllegalArgumentException("--max-request-batch must be >= 1, got " + maxRequestBatch);
+        if (maxInFlight < 1) throw new IllegalArgumentException("--max-in-flight must be >= 1, got " + maxInFlight);
+        if (maxInFlightBytes < 1) throw new IllegalArgumentException("--max-inflight-bytes must be >= 1, got " + maxInFlightBytes);
+        if (maxPixels < 1) throw new IllegalArgumentException("--max-pixels must be >= 1, got " + maxPixels);
         InferenceServer.Options o = new InferenceServer.Options(host, port, maxBatch, maxDelay, queue, maxBody, timeout,
-                maxRequestBatch != null ? maxRequestBatch : maxBatch);
+                maxRequestBatch != null ? maxRequestBatch : maxBatch, maxInFlight, maxInFlightBytes, maxPixels);
         InferenceServer server = InferenceServer.start(models, o);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

@@ -52,14 +52,57 @@ public final class ImageDecoder {
     /** Decodes one file to float32 RGB CHW in [0, 1] (grey images have their value in all three planes). */
     public static Tensor decode(Path file) throws CorruptImageException {
         if (!Files.isRegularFile(file)) throw new CorruptImageException(file, "no such file");
-        return decode(file.toFile(), file);
+        return decode(file.toFile(), file, maxPixels);
     }
 
     /** Decodes image bytes (an upload, say) as {@link #decode(Path)} decodes a file; {@code name} names it in errors. */
     public static Tensor decode(byte[] bytes, String name) throws CorruptImageException {
+        return decode(bytes, name, maxPixels);
+    }
+
+    /**
+     * As {@link #decode(byte[], String)} with this call's own pixel limit (a server's, say, below
+     * the JVM-wide {@link #maxPixels()}), checked from the header before any pixel is decoded.
+     */
+    public static Tensor decode(byte[] bytes, String name, long pixelLimit) throws CorruptImageException {
         Path where = Path.of(name);
         if (bytes.length == 0) throw new CorruptImageException(where, "empty file (0 bytes)");
-        return decode(new java.io.ByteArrayInputStream(bytes), where);
+        return decode(new java.io.ByteArrayInputStream(bytes), where, pixelLimit);
+    }
+
+    /** What an image's header declares: its format and size, read without decoding a pixel. */
+    public record Header(String format, int width, int height) {
+        public long pixels() {
+            return (long) width * height;
+        }
+    }
+
+    /**
+     * The format and size from the header alone (microseconds, whatever the image's size), so a
+     * caller can budget the decode before it runs; a header that no decoder recognises or that
+     * declares an empty image is refused as {@link #decode} refuses it.
+     */
+    public static Header header(byte[] bytes, String name) throws CorruptImageException {
+        Path where = Path.of(name);
+        if (bytes.length == 0) throw new CorruptImageException(where, "empty file (0 bytes)");
+        try (ImageInputStream in = new javax.imageio.stream.MemoryCacheImageInputStream(new java.io.ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new CorruptImageException(where, "not a readable image (no ImageIO decoder recognises its contents)");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                String format = reader.getFormatName().toUpperCase(Locale.ROOT);
+                int w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1) throw new CorruptImageException(where, format + " header declares an empty image (" + w + "x" + h + ")");
+                return new Header(format, w, h);
+            } finally {
+                reader.dispose();
+            }
+        } catch (CorruptImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new CorruptImageException(where, "cannot read the image header: " + e, e);
+        }
     }
 
     /**
@@ -106,10 +149,10 @@ public final class ImageDecoder {
         return out;
     }
 
-    private static Tensor decode(Object input, Path file) throws CorruptImageException {
+    private static Tensor decode(Object input, Path file, long pixelLimit) throws CorruptImageException {
         BufferedImage img;
         try {
-            img = read(input, file);
+            img = read(input, file, pixelLimit);
         } catch (CorruptImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -124,7 +167,7 @@ public final class ImageDecoder {
         }
     }
 
-    private static BufferedImage read(Object input, Path file) throws IOException {
+    private static BufferedImage read(Object input, Path file, long pixelLimit) throws IOException {
         // bytes in memory stay in memory (ImageIO would otherwise cache a stream in a temp file)
         try (ImageInputStream in = input instanceof java.io.InputStream is ? new javax.imageio.stream.MemoryCacheImageInputStream(is)
                 : ImageIO.createImageInputStream(input)) {
@@ -140,10 +183,11 @@ public final class ImageDecoder {
                 String format = reader.getFormatName().toUpperCase(Locale.ROOT);
                 long w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w < 1 || h < 1) throw new CorruptImageException(file, format + " header declares an empty image (" + w + "x" + h + ")");
-                if (w * h > maxPixels) {
-                    throw new CorruptImageException(file, String.format(Locale.ROOT,
-                            "%s header declares %dx%d = %,d pixels, over the limit of %,d (PIL's MAX_IMAGE_PIXELS; "
-                                    + "raise it with --max-image-pixels or the maxImagePixels config key)", format, w, h, w * h, maxPixels));
+                if (w * h > pixelLimit) {
+                    throw new CorruptImageException(file, String.format(Locale.ROOT, pixelLimit == maxPixels
+                            ? "%s header declares %dx%d = %,d pixels, over the limit of %,d (PIL's MAX_IMAGE_PIXELS; "
+                                    + "raise it with --max-image-pixels or the maxImagePixels config key)"
+                            : "%s header declares %dx%d = %,d pixels, over this call's limit of %,d", format, w, h, w * h, pixelLimit));
                 }
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));

@@ -20,7 +20,10 @@ import org.resnet4j.tensor.Tensor;
  * arrays reused from call to call), and ranked by softmax probability
  * (torch: {@code model.eval(); with torch.no_grad(): model(torch.stack(xs)).softmax(1).topk(k)}).
  * Eval-mode layers treat every image alone, so the answers do not depend on the batch size.
- * One thread at a time (calls are serialized), as {@link Inference}.
+ * {@link #preprocess} and {@link #rank} may be called from any number of threads at once (the
+ * transforms are immutable, as {@link Transform} requires), which is what a server's request
+ * threads do; the forward passes of {@link #logits} and {@link #classify} run one at a time
+ * (calls are serialized), as {@link Inference}.
  */
 public final class Predictor {
     /** One class of a ranking. */

@@ -173,4 +173,19 @@ class ImageDecoderTest {
         }
         return -1;
     }
+
+    @Test
+    void theHeaderAloneGivesTheSizeAndACallsOwnLimitRefusesFromIt() throws Exception {
+        ByteArrayOutputStream png = new ByteArrayOutputStream(), jpg = new ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(37, 21, BufferedImage.TYPE_INT_RGB), "png", png);
+        ImageIO.write(new BufferedImage(40, 30, BufferedImage.TYPE_3BYTE_BGR), "jpg", jpg);
+        assertEquals(new ImageDecoder.Header("PNG", 37, 21), ImageDecoder.header(png.toByteArray(), "a.png"));
+        assertEquals(1200, ImageDecoder.header(jpg.toByteArray(), "b.jpg").pixels());
+        var e = assertThrows(CorruptImageException.class, () -> ImageDecoder.decode(png.toByteArray(), "a.png", 37 * 21 - 1));
+        assertTrue(e.getMessage().contains("a.png") && e.getMessage().contains("this call's limit of 776"), e.getMessage());
+        assertEquals(37, ImageDecoder.decode(png.toByteArray(), "a.png", 37 * 21).dim(2));
+        var bad = assertThrows(CorruptImageException.class, () -> ImageDecoder.header(new byte[] {1, 2, 3}, "c.bin"));
+        assertTrue(bad.getMessage().contains("c.bin") && bad.getMessage().contains("not a readable image"), bad.getMessage());
+        assertThrows(CorruptImageException.class, () -> ImageDecoder.header(new byte[0], "d.bin"));
+    }
 }

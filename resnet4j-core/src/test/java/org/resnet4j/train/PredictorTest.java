@@ -54,4 +54,24 @@ class PredictorTest {
         assertTrue(e.getMessage().contains("input 1") && e.getMessage().contains("[3, 16, 16]"), e.getMessage());
         assertArrayEquals(new double[] {0.5, 0.5}, Predictor.softmax(new float[] {1000f, 1000f}), 1e-12, "no overflow");
     }
+
+    /** A server preprocesses on its request threads: ImageNet's eval transform from 8 threads at once gives what one thread gives. */
+    @Test
+    void preprocessingIsSafeFromManyThreadsAtOnce() throws Exception {
+        Predictor p = Predictor.imagenet(Models.get("resnet18").createMeta(ModelConfig.defaults(1000)), 1);
+        List<Tensor> images = new ArrayList<>();
+        for (int i = 0; i < 16; i++) images.add(Tensor.uniform(100 + i, 0, 1, 3, 200 + 7 * i, 260 - 5 * i));
+        List<Tensor> serial = new ArrayList<>();
+        for (Tensor t : images) serial.add(p.preprocess(t));
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 4; round++) {
+                List<java.util.concurrent.Future<Tensor>> got = new ArrayList<>();
+                for (Tensor t : images) got.add(pool.submit(() -> p.preprocess(t)));
+                for (int i = 0; i < images.size(); i++) assertArrayEquals(serial.get(i).data(), got.get(i).get().data(), "image " + i);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
 }

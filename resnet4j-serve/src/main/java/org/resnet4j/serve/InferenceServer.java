@@ -55,12 +55,33 @@ public final class InferenceServer implements AutoCloseable {
      * @param timeoutMillis a request's deadline from its arrival
      * @param maxRequestBatch most images one v2 request may carry: checked against the declared
      *     shape before anything is allocated for it (400 past it)
+     * @param maxInFlight most inference requests being read, parsed, decoded, queued or run at
+     *     once; more are refused with 503 before their body is read
+     * @param maxInFlightBytes most bytes those requests may hold together (bodies, tensors,
+     *     decoded pixels), reserved before each allocation: 503 past it, 413 for a request that
+     *     alone needs more
+     * @param maxPixels largest image (width x height) the image endpoint decodes, checked from its
+     *     header (413 past it)
      */
     public record Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis,
-                          int maxRequestBatch) {
+                          int maxRequestBatch, int maxInFlight, long maxInFlightBytes, long maxPixels) {
+        /** Default bounds of admission: 128 requests, 512 MiB, 4096 x 4096 pixels. */
+        public static final int DEFAULT_MAX_IN_FLIGHT = 128;
+        public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 512L << 20, DEFAULT_MAX_PIXELS = 4096L * 4096;
+
         public Options {
             if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
             if (maxRequestBatch < 1) throw new IllegalArgumentException("maxRequestBatch must be >= 1, got " + maxRequestBatch);
+            if (maxInFlight < 1) throw new IllegalArgumentException("maxInFlight must be >= 1, got " + maxInFlight);
+            if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1, got " + maxInFlightBytes);
+            if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+        }
+
+        /** As below, with the default bounds of admission. */
+        public Options(String host, int port, int maxBatch, int maxDelayMillis, int queue, long maxBodyBytes, long timeoutMillis,
+                       int maxRequestBatch) {
+            this(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch,
+                    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_PIXELS);
         }
 
         /** As below, with requests of at most maxBatch images. */
@@ -74,24 +95,29 @@ public final class InferenceServer implements AutoCloseable {
         }
 
         public Options withPort(int p) {
-            return new Options(host, p, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch);
+            return new Options(host, p, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch, maxInFlight, maxInFlightBytes, maxPixels);
         }
 
         public Options withHost(String h) {
-            return new Options(h, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch);
+            return new Options(h, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch, maxInFlight, maxInFlightBytes, maxPixels);
         }
 
         public Options withBatching(int batch, int delayMillis, int queueCapacity) {
-            return new Options(host, port, batch, delayMillis, queueCapacity, maxBodyBytes, timeoutMillis, maxRequestBatch);
+            return new Options(host, port, batch, delayMillis, queueCapacity, maxBodyBytes, timeoutMillis, maxRequestBatch, maxInFlight, maxInFlightBytes, maxPixels);
         }
 
         public Options withLimits(long bodyBytes, long timeout) {
-            return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout, maxRequestBatch);
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, bodyBytes, timeout, maxRequestBatch, maxInFlight, maxInFlightBytes, maxPixels);
         }
 
         /** At most {@code images} images per v2 request. */
         public Options withMaxRequestBatch(int images) {
-            return new Options(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, images);
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, images, maxInFlight, maxInFlightBytes, maxPixels);
+        }
+
+        /** The bounds of admission: requests in flight, the bytes they hold, an image's pixels. */
+        public Options withAdmission(int requests, long bytes, long pixels) {
+            return new Options(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxRequestBatch, requests, bytes, pixels);
         }
     }
 
@@ -147,10 +173,13 @@ public final class InferenceServer implements AutoCloseable {
     private final Map<String, Batcher> batchers = new LinkedHashMap<>();
     private final ServeMetrics metrics = new ServeMetrics();
     private final Options options;
+    private final Admission admission;
     private volatile boolean ready;
 
     private InferenceServer(List<ServedModel> served, Options o) throws IOException {
         this.options = o;
+        this.admission = new Admission(o.maxInFlight(), o.maxInFlightBytes());
+        metrics.admission(admission::inFlight, admission::heldBytes);
         for (ServedModel m : served) {
             if (models.putIfAbsent(m.name(), m) != null) throw new IllegalArgumentException("two models named '" + m.name() + "'");
             Predictor p = m.predictor();
@@ -224,7 +253,7 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /** A request refused with a status and a reason. */
-    private static final class HttpError extends Exception {
+    static final class HttpError extends Exception {
         final int status;
         final Map<String, String> headers;
 
@@ -290,7 +319,9 @@ public final class InferenceServer implements AutoCloseable {
                 } else if (p.length == 4 && p[3].equals("infer")) {
                     endpoint = "infer";
                     requireMethod(method, "POST");
-                    reply = infer(m, ex, t0);
+                    try (Admission.Ticket ticket = admit()) {
+                        reply = infer(m, ex, t0, ticket);
+                    }
                 } else {
                     throw new HttpError(404, "no such path: " + path);
                 }
@@ -298,7 +329,9 @@ public final class InferenceServer implements AutoCloseable {
                 endpoint = "predict";
                 ServedModel m = model(p[2]);
                 requireMethod(method, "POST");
-                reply = predict(m, ex, t0);
+                try (Admission.Ticket ticket = admit()) {
+                    reply = predict(m, ex, t0, ticket);
+                }
             } else {
                 throw new HttpError(404, "no such path: " + path);
             }
@@ -364,17 +397,46 @@ public final class InferenceServer implements AutoCloseable {
         return t;
     }
 
-    private byte[] body(HttpExchange ex) throws HttpError, IOException {
+    /** Lets a request in, or refuses it (503) when {@link Options#maxInFlight} are in flight. */
+    private Admission.Ticket admit() throws HttpError {
+        Admission.Ticket t = admission.enter();
+        if (t == null) {
+            throw new HttpError(503, admission.maxRequests() + " requests are in flight, the most this server admits (--max-in-flight); retry shortly",
+                    Map.of("Retry-After", "1"));
+        }
+        return t;
+    }
+
+    /** Reserves {@code bytes} for {@code what} before it is allocated: 413 if it can never fit, 503 if not now. */
+    private void reserve(Admission.Ticket t, long bytes, String what) throws HttpError {
+        Admission.Refusal r = t.reserve(bytes);
+        if (r == Admission.Refusal.TOO_LARGE) {
+            throw new HttpError(413, "this request needs " + (t.bytes() + bytes) + " bytes in flight (" + what + "), over the "
+                    + admission.maxBytes() + " this server gives all requests together (--max-inflight-bytes)");
+        }
+        if (r == Admission.Refusal.BUSY) {
+            throw new HttpError(503, "requests in flight hold " + admission.heldBytes() + " of the " + admission.maxBytes()
+                    + " bytes this server gives them (--max-inflight-bytes); " + what + " needs " + bytes + " more; retry shortly",
+                    Map.of("Retry-After", "1"));
+        }
+    }
+
+    /** The body, its bytes reserved first (the declared Content-Length, or the body limit when none is declared). */
+    private byte[] body(HttpExchange ex, Admission.Ticket ticket) throws HttpError, IOException {
         String length = ex.getRequestHeaders().getFirst("Content-Length");
+        long declared = options.maxBodyBytes();
         if (length != null) {
             try {
-                if (Long.parseLong(length.trim()) > options.maxBodyBytes()) {
-                    throw new HttpError(413, "body of " + length.trim() + " bytes is over the limit of " + options.maxBodyBytes());
-                }
+                declared = Long.parseLong(length.trim());
             } catch (NumberFormatException e) {
                 throw new HttpError(400, "bad Content-Length: " + length);
             }
+            if (declared > options.maxBodyBytes()) {
+                throw new HttpError(413, "body of " + length.trim() + " bytes is over the limit of " + options.maxBodyBytes());
+            }
+            if (declared < 0) throw new HttpError(400, "bad Content-Length: " + length);
         }
+        reserve(ticket, declared, "its body");
         try (InputStream in = ex.getRequestBody()) {
             byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
             if (b.length > options.maxBodyBytes()) {
@@ -403,7 +465,7 @@ public final class InferenceServer implements AutoCloseable {
         return ct == null ? "" : ct.split(";")[0].trim().toLowerCase(Locale.ROOT);
     }
 
-    private Reply infer(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {
+    private Reply infer(ServedModel m, HttpExchange ex, long arrived, Admission.Ticket ticket) throws HttpError, IOException {
         String type = mediaType(ex);
         String headerLength = ex.getRequestHeaders().getFirst(V2Tensors.HEADER_LENGTH);
         boolean binaryRequest = headerLength != null;
@@ -411,7 +473,7 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(415, binaryRequest ? "infer with " + V2Tensors.HEADER_LENGTH + " takes application/octet-stream, got " + type
                     : "infer takes application/json (or application/octet-stream with " + V2Tensors.HEADER_LENGTH + "), got " + type);
         }
-        byte[] body = body(ex);
+        byte[] body = body(ex, ticket);
         int jsonLength = body.length;
         if (binaryRequest) {
             try {
@@ -423,16 +485,20 @@ public final class InferenceServer implements AutoCloseable {
                 throw new HttpError(400, V2Tensors.HEADER_LENGTH + " must be a byte count within the body's " + body.length + " bytes, got '" + headerLength + "'");
             }
         }
+        // the JSON as a String (at most 1 byte a character for ASCII; counted at 2 to be safe) and its
+        // tree, whose numbers under "data" take 4 bytes each for at least 2 characters each
+        reserve(ticket, 4L * jsonLength, "parsing its JSON");
         Object req;
         try {
-            req = Json.parse(new String(body, 0, jsonLength, StandardCharsets.UTF_8));
+            req = Json.parseWithFloatArrays(new String(body, 0, jsonLength, StandardCharsets.UTF_8), "data");
         } catch (JsonException e) {
             throw new HttpError(400, "request is not valid JSON: " + e.getMessage());
         }
         List<Tensor> images;
         boolean binaryOutput;
         try {
-            images = V2Tensors.inputImages(req, Arrays.copyOfRange(body, jsonLength, body.length), m.inputShape(), options.maxRequestBatch());
+            images = V2Tensors.inputImages(req, body, jsonLength, m.inputShape(), options.maxRequestBatch(),
+                    bytes -> reserve(ticket, bytes, "its tensor"));
             binaryOutput = V2Tensors.wantsBinaryOutput(req);
         } catch (IllegalArgumentException e) {
             throw new HttpError(400, e.getMessage());
@@ -455,7 +521,13 @@ public final class InferenceServer implements AutoCloseable {
         return new Reply(200, "application/octet-stream", all, Map.of(V2Tensors.HEADER_LENGTH, Integer.toString(json.length)));
     }
 
-    private Reply predict(ServedModel m, HttpExchange ex, long arrived) throws HttpError, IOException {
+    /**
+     * Bytes a decoded image may hold per pixel on its way to the network: the decoder's raster (up
+     * to 8 for 16-bit RGBA), the float RGB planes (12), and a resize's intermediate planes (12).
+     */
+    static final int BYTES_PER_DECODED_PIXEL = 32;
+
+    private Reply predict(ServedModel m, HttpExchange ex, long arrived, Admission.Ticket ticket) throws HttpError, IOException {
         String type = mediaType(ex);
         if (!type.equals("image/jpeg") && !type.equals("image/png") && !type.equals("application/octet-stream")) {
             throw new HttpError(415, "predict takes image/jpeg or image/png bytes, got " + (type.isEmpty() ? "no Content-Type" : type));
@@ -474,9 +546,16 @@ public final class InferenceServer implements AutoCloseable {
                 }
             }
         }
+        byte[] bytes = body(ex, ticket);
         Tensor img;
         try {
-            img = ImageDecoder.decode(body(ex), "upload");
+            ImageDecoder.Header h = ImageDecoder.header(bytes, "upload");
+            if (h.pixels() > options.maxPixels()) {
+                throw new HttpError(413, String.format(Locale.ROOT, "the %s upload declares %dx%d = %,d pixels, over this server's limit of %,d (--max-pixels)",
+                        h.format(), h.width(), h.height(), h.pixels(), options.maxPixels()));
+            }
+            reserve(ticket, BYTES_PER_DECODED_PIXEL * h.pixels(), "decoding its " + h.width() + "x" + h.height() + " image");
+            img = ImageDecoder.decode(bytes, "upload", options.maxPixels());
         } catch (CorruptImageException e) {
             throw new HttpError(400, e.getMessage());
         }

@@ -50,6 +50,15 @@ final class ServeMetrics {
         workers.put(model, failure);
     }
 
+    private IntSupplier inFlight = () -> 0;
+    private java.util.function.LongSupplier inFlightBytes = () -> 0;
+
+    /** The admission gauges: inference requests in flight and the bytes they reserved. */
+    void admission(IntSupplier requests, java.util.function.LongSupplier bytes) {
+        this.inFlight = requests;
+        this.inFlightBytes = bytes;
+    }
+
     /** Forward passes run so far. */
     long batches() {
         return batchSize.count.sum();
@@ -67,6 +76,10 @@ final class ServeMetrics {
         inferenceSeconds.render(sb, "resnet4j_batch_inference_seconds", "Time of one batched forward pass.");
         sb.append("# HELP resnet4j_queue_depth Requests waiting for a batch.\n# TYPE resnet4j_queue_depth gauge\n");
         new TreeMap<>(queues).forEach((m, q) -> sb.append("resnet4j_queue_depth{model=\"").append(m).append("\"} ").append(q.getAsInt()).append('\n'));
+        sb.append("# HELP resnet4j_inflight_requests Inference requests admitted and not yet answered.\n# TYPE resnet4j_inflight_requests gauge\n")
+                .append("resnet4j_inflight_requests ").append(inFlight.getAsInt()).append('\n');
+        sb.append("# HELP resnet4j_inflight_bytes Bytes reserved by the requests in flight (bodies, tensors, decoded pixels).\n"
+                + "# TYPE resnet4j_inflight_bytes gauge\n").append("resnet4j_inflight_bytes ").append(inFlightBytes.getAsLong()).append('\n');
         sb.append("# HELP resnet4j_batch_failures_total Forward passes that threw, by error; their requests got 500.\n"
                 + "# TYPE resnet4j_batch_failures_total counter\n");
         new TreeMap<>(batchFailures).forEach((e, n) -> sb.append("resnet4j_batch_failures_total{error=\"").append(e).append("\"} ").append(n.sum()).append('\n'));

@@ -19,7 +19,9 @@ import org.resnet4j.tensor.Tensor;
  * input says {@code "parameters": {"binary_data_size": bytes}} instead of carrying "data"; the
  * output comes back the same way when the request asks for {@code "binary_data": true} (per output)
  * or {@code "binary_data_output": true} (for all). Errors are IllegalArgumentExceptions naming the
- * field at fault; the server answers them with 400.
+ * field at fault; the server answers them with 400. The JSON is read with
+ * {@code Json.parseWithFloatArrays(text, "data")}: a tensor's numbers arrive as float arrays, 4
+ * bytes each, never boxed.
  */
 final class V2Tensors {
     /** The header that gives the JSON part's length in a binary request or response. */
@@ -27,16 +29,28 @@ final class V2Tensors {
 
     private V2Tensors() {}
 
+    /** Where a request's allocations are reserved before they are made (see {@link Admission}). */
+    @FunctionalInterface
+    interface Budget {
+        void reserve(long bytes) throws InferenceServer.HttpError;
+    }
+
     /**
      * The N images of the request's one input, each a CHW tensor of {@code chw}'s shape. Everything
      * the client declares (N against {@code maxImages}, C, H, W, the binary size) is checked, and
      * the numbers that came are counted, before the tensor is allocated: what a request declares
      * never decides what the server allocates.
      *
-     * @param binary the bytes after the JSON header (empty for a JSON-only request)
+     * @param body the request's body
+     * @param binaryStart where the bytes after the JSON header begin (the body's length for a
+     *     JSON-only request)
      * @param maxImages most images one request may carry
+     * @param budget told the bytes the tensor will take (its data and the per-image copies) once
+     *     they are checked and before they are allocated; it refuses by throwing
      */
-    static List<Tensor> inputImages(Object request, byte[] binary, int[] chw, int maxImages) {
+    static List<Tensor> inputImages(Object request, byte[] body, int binaryStart, int[] chw, int maxImages, Budget budget)
+            throws InferenceServer.HttpError {
+        int binaryLength = body.length - binaryStart;
         if (!(request instanceof Map<?, ?> req)) throw new IllegalArgumentException("the request must be a JSON object with \"inputs\"");
         if (!(req.get("inputs") instanceof List<?> inputs) || inputs.size() != 1) {
             throw new IllegalArgumentException("\"inputs\" must be a list of exactly one tensor (the image batch)");
@@ -65,20 +79,24 @@ final class V2Tensors {
         long total = (long) shape[0] * per;
         Object binarySize = in.get("parameters") instanceof Map<?, ?> params ? params.get("binary_data_size") : null;
         float[] data;
+        // the flat data and each image's copy of its slice
+        long tensorBytes = 8 * total;
         if (binarySize != null) {
             if (in.containsKey("data")) throw new IllegalArgumentException("inputs[0] has both \"data\" and parameters.binary_data_size");
             if (!(binarySize instanceof Long size) || size != total * 4) {
                 throw new IllegalArgumentException("inputs[0].parameters.binary_data_size must be " + total * 4 + " (FP32 " + Arrays.toString(shape) + "), got " + binarySize);
             }
-            if (binary.length != total * 4) {
-                throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, inputs[0] needs " + total * 4);
+            if (binaryLength != total * 4) {
+                throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, inputs[0] needs " + total * 4);
             }
+            budget.reserve(tensorBytes);
             data = new float[(int) total];
-            ByteBuffer.wrap(binary).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+            ByteBuffer.wrap(body, binaryStart, binaryLength).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         } else {
-            if (binary.length > 0) throw new IllegalArgumentException("the body has " + binary.length + " bytes after the JSON header, but no input has parameters.binary_data_size");
+            if (binaryLength > 0) throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, but no input has parameters.binary_data_size");
             long count = count(in.get("data"));
             if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+            budget.reserve(tensorBytes);
             data = new float[(int) total];
             flatten(in.get("data"), data, new int[] {0}, total);
         }
@@ -89,6 +107,7 @@ final class V2Tensors {
 
     /** How many numbers the (possibly nested) data holds; anything else in it is an error naming it. */
     private static long count(Object v) {
+        if (v instanceof float[] f) return f.length;
         if (v instanceof Number) return 1;
         if (v instanceof List<?> l) {
             long n = 0;
@@ -99,7 +118,11 @@ final class V2Tensors {
     }
 
     private static void flatten(Object v, float[] out, int[] at, long total) {
-        if (v instanceof Number num) {
+        if (v instanceof float[] f) {
+            if (at[0] + f.length > total) throw new IllegalArgumentException("inputs[0].data has more numbers than its shape holds (" + total + ")");
+            System.arraycopy(f, 0, out, at[0], f.length);
+            at[0] += f.length;
+        } else if (v instanceof Number num) {
             if (at[0] >= total) throw new IllegalArgumentException("inputs[0].data has more numbers than its shape holds (" + total + ")");
             out[at[0]++] = num.floatValue();
         } else if (v instanceof List<?> l) {

@@ -219,7 +219,7 @@ class InferenceServerTest {
             {"{\"inputs\":[{\"name\":\"input\",\"shape\":[400000,3,32,32],\"datatype\":\"FP32\",\"data\":[0]}]}", "at most 2 images per request"},
             {"{\"inputs\":[{\"name\":\"input\",\"shape\":[3,3,32,32],\"datatype\":\"FP32\",\"data\":[0]}]}", "at most 2 images per request"},
             {"{\"inputs\":[{\"name\":\"input\",\"shape\":[2,3,32,32],\"datatype\":\"FP32\",\"data\":[0,1,2]}]}", "has 3 numbers, the shape [2, 3, 32, 32] needs 6144"},
-            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3,32,32],\"datatype\":\"FP32\",\"data\":[0,\"x\"]}]}", "must hold numbers, found a string"}};
+            {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3,32,32],\"datatype\":\"FP32\",\"data\":[0,\"x\"]}]}", "holds only numbers in $.inputs[0].data[1]"}};
         for (String[] c : cases) {
             var r = post(s, "/v2/models/shapes/infer", "application/json", c[0].getBytes());
             assertEquals(400, r.statusCode(), c[0]);
@@ -390,5 +390,73 @@ class InferenceServerTest {
         for (var q : queued) assertEquals(200, q.get(30, TimeUnit.SECONDS).statusCode(), "accepted requests are answered");
         closing.get(30, TimeUnit.SECONDS);
         pool.shutdown();
+    }
+
+    private static long gauge(String metrics, String name) {
+        for (String line : metrics.split("\n")) if (line.startsWith(name + " ")) return Long.parseLong(line.substring(name.length() + 1).trim());
+        throw new AssertionError("no " + name + " in /metrics");
+    }
+
+    @Test
+    void admissionBoundsTheRequestsInFlightAndTheBytesTheyHold() throws Exception {
+        GatedModel model = new GatedModel();
+        String body = inferBody(images(1, 1));
+        // one request reserves its body, 4x it for parsing, and 8 bytes per number of its tensor
+        long one = body.length() + 4L * body.length() + 8L * 3 * 32 * 32;
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(1, 0, 8).withAdmission(2, one + one / 2, 1 << 20));
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        Future<HttpResponse<String>> running = pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()));
+        assertTrue(model.entered.await(30, TimeUnit.SECONDS), "the first request reached the model");
+        String m = get(s, "/metrics").body();
+        assertEquals(1, gauge(m, "resnet4j_inflight_requests"));
+        assertEquals(one, gauge(m, "resnet4j_inflight_bytes"), "what the first request reserved");
+        // a second one fits in the count but not in the bytes left: 503 before anything is read
+        var busy = post(s, "/v2/models/shapes/infer", "application/json", body.getBytes());
+        assertEquals(503, busy.statusCode(), busy.body());
+        assertEquals("1", busy.headers().firstValue("Retry-After").orElse(""));
+        assertTrue(busy.body().contains("--max-inflight-bytes"), busy.body());
+        // a request that alone needs more than the whole budget can never be served: 413
+        String big = inferBody(images(2, 5));
+        var tooLarge = post(s, "/v2/models/shapes/infer", "application/json", big.getBytes());
+        assertEquals(413, tooLarge.statusCode(), tooLarge.body());
+        // a small request (an unknown model costs nothing) while one is held is still answered: the count bounds, not blocks
+        assertEquals(404, post(s, "/v2/models/nope/infer", "application/json", body.getBytes()).statusCode());
+        model.gate.countDown();
+        assertEquals(200, running.get(30, TimeUnit.SECONDS).statusCode());
+        m = get(s, "/metrics").body();
+        assertEquals(0, gauge(m, "resnet4j_inflight_requests"), "every permit given back");
+        assertEquals(0, gauge(m, "resnet4j_inflight_bytes"), "every byte given back");
+        assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()).statusCode(), "serving after refusals");
+        pool.shutdown();
+    }
+
+    @Test
+    void requestsPastTheCountAreRefusedBeforeTheirBodyIsRead() throws Exception {
+        GatedModel model = new GatedModel();
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(1, 0, 8).withAdmission(1, 512L << 20, 1 << 20));
+        String body = inferBody(images(1, 2));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        Future<HttpResponse<String>> running = pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()));
+        assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+        var refused = post(s, "/v1/models/shapes/predict", "image/png", new byte[] {1, 2, 3});
+        assertEquals(503, refused.statusCode(), "refused before its body was looked at: " + refused.body());
+        assertTrue(refused.body().contains("--max-in-flight"), refused.body());
+        assertEquals(200, get(s, "/v2/health/ready").statusCode(), "health is not admission-bound");
+        model.gate.countDown();
+        assertEquals(200, running.get(30, TimeUnit.SECONDS).statusCode());
+        pool.shutdown();
+    }
+
+    @Test
+    void theServersPixelLimitIsCheckedFromTheHeaderBeforeDecoding() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults().withAdmission(8, 512L << 20, 64 * 64));
+        ByteArrayOutputStream small = new ByteArrayOutputStream(), large = new ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB), "png", small);
+        ImageIO.write(new BufferedImage(65, 64, BufferedImage.TYPE_INT_RGB), "png", large);
+        assertEquals(200, post(s, "/v1/models/shapes/predict", "image/png", small.toByteArray()).statusCode());
+        var r = post(s, "/v1/models/shapes/predict", "image/png", large.toByteArray());
+        assertEquals(413, r.statusCode(), r.body());
+        assertTrue(r.body().contains("65x64") && r.body().contains("--max-pixels"), r.body());
+        assertEquals(0, gauge(get(s, "/metrics").body(), "resnet4j_inflight_bytes"));
     }
 }

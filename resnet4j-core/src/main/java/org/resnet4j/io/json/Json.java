@@ -19,7 +19,8 @@ import java.util.Map;
  * {@code null}, and numbers as {@code Long} (an integer literal that fits) or {@code Double}
  * (every other literal), the choice most JSON libraries make. {@link #parseExact} keeps each
  * number as a {@link JsonNumber} with its literal text instead, for readers that must check a
- * value exactly (a safetensors offset) or quote it back as written.
+ * value exactly (a safetensors offset) or quote it back as written; {@link #parseWithFloatArrays}
+ * reads the arrays of numbers under one member name as {@code float[]} (a tensor's data).
  *
  * <p>The reader is strict, because its input is often an untrusted file: no comments, no single
  * quotes, no NaN, no trailing commas, no data after the value, no name twice in one object (the
@@ -41,6 +42,20 @@ public final class Json {
     /** Parses one JSON value, every number as a {@link JsonNumber} that keeps its literal text. */
     public static Object parseExact(String text) {
         return new Reader(text, true).document();
+    }
+
+    /**
+     * Parses one JSON value as {@link #parse} does, except that under any object member named
+     * {@code member} an array whose first element is a number is read as a {@code float[]}
+     * (each literal parsed as a double, then rounded to float, as an FP32 tensor's data is read by
+     * Triton), and must then hold only numbers. A tensor's data thus costs 4 bytes a number, not a
+     * boxed {@code Double} and a list slot (about 24): what an inference server needs to bound the
+     * memory a request holds.
+     */
+    public static Object parseWithFloatArrays(String text, String member) {
+        Reader r = new Reader(text, false);
+        r.floatMember = member;
+        return r.document();
     }
 
     /** Parses a JSON object. */
@@ -81,6 +96,9 @@ public final class Json {
         private final String s;
         private final boolean exact;
         private int i, depth;
+        /** See {@link #parseWithFloatArrays}: the member name, and how deep inside such members the reader is. */
+        private String floatMember;
+        private int insideFloatMember;
         /** Names and indices from the root to the value being read, for messages ("$.w.shape[0]"). */
         private final ArrayList<Object> path = new ArrayList<>();
 
@@ -134,7 +152,10 @@ public final class Json {
                 expect(':');
                 skipSpace();
                 path.add(name);
+                boolean floats = name.equals(floatMember);
+                if (floats) insideFloatMember++;
                 Object v = value();
+                if (floats) insideFloatMember--;
                 path.removeLast();
                 if (m.containsKey(name)) {
                     i = at;
@@ -153,11 +174,12 @@ public final class Json {
             return m;
         }
 
-        private List<Object> array() {
+        private Object array() {
             enter();
             i++; // [
-            ArrayList<Object> a = new ArrayList<>();
             skipSpace();
+            if (insideFloatMember > 0 && (peek() == '-' || (peek() >= '0' && peek() <= '9'))) return floats();
+            ArrayList<Object> a = new ArrayList<>();
             if (peek() == ']') {
                 i++;
                 depth--;
@@ -178,6 +200,31 @@ public final class Json {
             }
             depth--;
             return a;
+        }
+
+        /** The rest of an array that started with a number, as a float[] (see {@link #parseWithFloatArrays}). */
+        private float[] floats() {
+            float[] f = new float[16];
+            int n = 0;
+            while (true) {
+                skipSpace();
+                char c = peek();
+                if (!(c == '-' || (c >= '0' && c <= '9'))) {
+                    path.add(n);
+                    throw error("expected a number: an array of numbers in \"" + floatMember + "\" holds only numbers");
+                }
+                if (n == f.length) f = java.util.Arrays.copyOf(f, n + (n >> 1));
+                f[n++] = (float) Double.parseDouble(numberText());
+                skipSpace();
+                char d = next();
+                if (d == ']') break;
+                if (d != ',') {
+                    i--;
+                    throw error("expected ',' or ']' in an array");
+                }
+            }
+            depth--;
+            return n == f.length ? f : java.util.Arrays.copyOf(f, n);
         }
 
         private void enter() {
@@ -236,6 +283,27 @@ public final class Json {
         }
 
         private Object number() {
+            String text = numberText();
+            if (exact) return new JsonNumber(text);
+            if (integer(text) && text.length() - (text.charAt(0) == '-' ? 1 : 0) <= 19) {
+                try {
+                    return Long.parseLong(text);
+                } catch (NumberFormatException ignored) { // beyond a long: a double, as below
+                }
+            }
+            return Double.parseDouble(text);
+        }
+
+        private static boolean integer(String text) {
+            for (int k = 0; k < text.length(); k++) {
+                char c = text.charAt(k);
+                if (c == '.' || c == 'e' || c == 'E') return false;
+            }
+            return true;
+        }
+
+        /** The literal of the number at the position, checked against JSON's grammar. */
+        private String numberText() {
             int start = i;
             if (peek() == '-') i++;
             if (peek() == '0') {
@@ -245,29 +313,18 @@ public final class Json {
             } else {
                 throw error("bad number");
             }
-            boolean integer = true;
             if (peek() == '.') {
-                integer = false;
                 i++;
                 if (!(peek() >= '0' && peek() <= '9')) throw error("bad number: digits expected after '.'");
                 while (peek() >= '0' && peek() <= '9') i++;
             }
             if (peek() == 'e' || peek() == 'E') {
-                integer = false;
                 i++;
                 if (peek() == '+' || peek() == '-') i++;
                 if (!(peek() >= '0' && peek() <= '9')) throw error("bad number: digits expected in the exponent");
                 while (peek() >= '0' && peek() <= '9') i++;
             }
-            String text = s.substring(start, i);
-            if (exact) return new JsonNumber(text);
-            if (integer && text.length() - (text.charAt(0) == '-' ? 1 : 0) <= 19) {
-                try {
-                    return Long.parseLong(text);
-                } catch (NumberFormatException ignored) { // beyond a long: a double, as below
-                }
-            }
-            return Double.parseDouble(text);
+            return s.substring(start, i);
         }
 
         private Object literal(String word, Object v) {

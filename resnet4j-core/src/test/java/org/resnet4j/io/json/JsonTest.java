@@ -81,4 +81,31 @@ class JsonTest {
         assertThrows(IllegalArgumentException.class, () -> Json.write(List.of(Double.NaN)), "JSON has no NaN");
         assertThrows(IllegalArgumentException.class, () -> Json.write(Map.of(1, 2)), "keys are strings");
     }
+
+    @Test
+    void arraysOfNumbersUnderTheNamedMemberAreReadAsFloats() {
+        String text = "{\"inputs\": [{\"shape\": [2, 3], \"data\": [[0.5, -1, 2e-3], [1e39, 7, 0.1]], \"name\": \"x\"}],"
+                + " \"data\": [], \"other\": [1, 2.5]}";
+        Map<?, ?> m = (Map<?, ?>) Json.parseWithFloatArrays(text, "data");
+        Map<?, ?> in = (Map<?, ?>) ((List<?>) m.get("inputs")).get(0);
+        assertEquals(List.of(2L, 3L), in.get("shape"), "outside the member, numbers are Long and Double as usual");
+        List<?> rows = (List<?>) in.get("data");
+        float[] r0 = (float[]) rows.get(0), r1 = (float[]) rows.get(1);
+        // the same values as parsing to double and rounding, which is what parse() then floatValue() gave
+        List<?> boxed = (List<?>) ((List<?>) ((Map<?, ?>) ((List<?>) Json.parseObject(text).get("inputs")).get(0)).get("data")).get(1);
+        for (int k = 0; k < 3; k++) assertEquals(((Number) boxed.get(k)).floatValue(), r1[k], 0f);
+        assertEquals(0.5f, r0[0]);
+        assertEquals(-1f, r0[1]);
+        assertEquals(Float.POSITIVE_INFINITY, r1[0], "1e39 overflows float as a cast does");
+        assertEquals(List.of(), m.get("data"), "an empty array stays a list");
+        assertEquals(List.of(1L, 2.5), m.get("other"));
+        float[] many = (float[]) ((Map<?, ?>) Json.parseWithFloatArrays("{\"data\": [" + "1,".repeat(999) + "1]}", "data")).get("data");
+        assertEquals(1000, many.length);
+        var e = assertThrows(JsonException.class, () -> Json.parseWithFloatArrays("{\"data\": [1, 2, \"x\"]}", "data"));
+        assertTrue(e.getMessage().contains("$.data[2]") && e.getMessage().contains("only numbers"), e.getMessage());
+        assertThrows(JsonException.class, () -> Json.parseWithFloatArrays("{\"data\": [1, 2,]}", "data"));
+        assertThrows(JsonException.class, () -> Json.parseWithFloatArrays("{\"data\": [1, 2", "data"));
+        assertThrows(JsonException.class, () -> Json.parseWithFloatArrays("{\"data\": [1, NaN]}", "data"));
+        assertThrows(JsonException.class, () -> Json.parseWithFloatArrays("{\"data\": [01]}", "data"));
+    }
 }
