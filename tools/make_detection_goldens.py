@@ -116,6 +116,13 @@ def make_ops():
         out["nms/keep_%g" % t] = torchvision.ops.nms(boxes, scores, t).double()
         # 1200 numbers <= 4000: torchvision's coordinate-offset path
         out["nms/batched_keep_%g" % t] = torchvision.ops.batched_nms(boxes, scores, classes, t).double()
+    # a NaN score (torch's descending sort puts it first) and 0.0 / -0.0 (equal: index order)
+    nb = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 12, 12], [0, 0, 10, 10], [50, 50, 60, 60], [51, 51, 61, 61.]])
+    ns = torch.tensor([0.5, float("nan"), 0.7, -0.0, 0.0, -0.0])
+    nc = torch.tensor([0, 0, 1, 1, 0, 0])
+    out["nms_nan/boxes"], out["nms_nan/scores"], out["nms_nan/classes"] = nb, ns, nc.double()
+    out["nms_nan/keep_0.5"] = torchvision.ops.nms(nb, ns, 0.5).double()
+    out["nms_nan/batched_keep_0.5"] = torchvision.ops.batched_nms(nb, ns, nc, 0.5).double()
     # the per-class path (over 4000 numbers) with distinct scores: torchvision's final sort there
     # is not stable, so ties would come in an unspecified order
     big = random_boxes(gen, 1500, 200, 40, degenerate=10).float()

@@ -137,6 +137,14 @@ class DetectionOpsTest {
     }
 
     @Test
+    void nanScoresComeFirstAndSignedZerosTie() {
+        Tensor boxes = golden("nms_nan/boxes"), scores = golden("nms_nan/scores");
+        assertTrue(Float.isNaN(scores.data()[1]) && Float.floatToRawIntBits(scores.data()[3]) != 0, "the golden has NaN and -0.0");
+        assertArrayEquals(indices("nms_nan/keep_0.5"), Boxes.nms(boxes, scores, 0.5));
+        assertArrayEquals(indices("nms_nan/batched_keep_0.5"), Boxes.batchedNms(boxes, scores, indices("nms_nan/classes"), 0.5));
+    }
+
+    @Test
     void batchedNmsAboveFourThousandNumbersRunsPerCategory() {
         Tensor boxes = golden("nms_big/boxes"), scores = golden("nms_big/scores");
         assertTrue(boxes.size() > Boxes.BATCHED_NMS_PER_CLASS_ABOVE);
