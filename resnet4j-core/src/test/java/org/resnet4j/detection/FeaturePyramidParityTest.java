@@ -128,6 +128,24 @@ class FeaturePyramidParityTest {
     }
 
     @Test
+    void pyramidConvsStartAsTorchvisionInitializesThem() {
+        // kaiming_uniform_(a=1): uniform within sqrt(3 / fan_in); biases zero
+        BackboneWithFpn bb = BackboneWithFpn.fcosResNetFpn("resnet18", true, null);
+        int convs = 0;
+        for (var e : bb.fpn.namedParameters().entrySet()) {
+            Tensor t = e.getValue().value();
+            if (e.getKey().endsWith(".bias")) {
+                assertEquals(0f, t.maxAbs(), e.getKey());
+                continue;
+            }
+            double bound = Math.sqrt(3.0 / (t.size() / t.dim(0)));
+            assertTrue(t.maxAbs() <= bound && t.maxAbs() > 0.95 * bound, e.getKey() + ": max " + t.maxAbs() + ", bound " + bound);
+            convs++;
+        }
+        assertEquals(8, convs, "3 lateral, 3 output, P6 and P7 convs");
+    }
+
+    @Test
     void badArgumentsAreNamed() {
         ResNet net = (ResNet) Models.create("resnet18");
         var e = assertThrows(IllegalArgumentException.class, () -> BackboneWithFpn.resnetFpnExtractor(net, 6, new int[] {2, 3, 4}, null));

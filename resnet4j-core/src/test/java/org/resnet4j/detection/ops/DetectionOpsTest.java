@@ -80,6 +80,8 @@ class DetectionOpsTest {
         check("groupnorm_1of4_nc", x -> GroupNormOp.apply(x[0], 1, x[1], x[2], 1e-5f));
         // the module: torch's state_dict names, loaded from the golden's affine parameters
         GroupNorm gn = new GroupNorm(3, 6);
+        assertEquals(6.0, gn.weight.value().sum(), "weight starts at ones");
+        assertEquals(0f, gn.bias.value().maxAbs(), "bias starts at zeros");
         assertEquals(java.util.List.of("weight", "bias"), java.util.List.copyOf(gn.stateDict().keySet()));
         gn.loadStateDict(Map.of("weight", golden("groupnorm_3of6/in1"), "bias", golden("groupnorm_3of6/in2")), true);
         Variable x = Variable.leaf(golden("groupnorm_3of6/in0").copy());
