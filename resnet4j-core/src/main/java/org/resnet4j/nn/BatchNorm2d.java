@@ -1,5 +1,6 @@
 package org.resnet4j.nn;
 
+import java.util.LinkedHashMap;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.BatchNormOp;
 import org.resnet4j.tensor.Tensor;
@@ -12,6 +13,7 @@ import org.resnet4j.tensor.Tensor;
  * <p>{@link #setFrozen(boolean)} gives torchvision's FrozenBatchNorm2d behaviour: running stats
  * are used and never updated, and gamma/beta get no gradient, even after a later {@code train()}
  * — the usual setting when fine-tuning a detection backbone with small batches.
+ * {@link #toFrozenBatchNorm2d()} goes further and takes FrozenBatchNorm2d's state layout too.
  */
 public final class BatchNorm2d extends Module {
     public static final float DEFAULT_MOMENTUM = 0.1f, DEFAULT_EPS = 1e-5f;
@@ -19,7 +21,7 @@ public final class BatchNorm2d extends Module {
     public final Parameter weight, bias;
     public final Tensor runningMean, runningVar, numBatchesTracked;
     private final float momentum, eps;
-    private boolean frozen;
+    private boolean frozen, frozenLayout;
 
     public BatchNorm2d(int channels) {
         this(channels, DEFAULT_MOMENTUM, DEFAULT_EPS);
@@ -37,6 +39,9 @@ public final class BatchNorm2d extends Module {
     }
 
     public void setFrozen(boolean frozen) {
+        if (frozenLayout && !frozen) {
+            throw new IllegalStateException("a FrozenBatchNorm2d has no trainable state: its weight and bias are buffers");
+        }
         this.frozen = frozen;
         weight.setRequiresGrad(!frozen);
         bias.setRequiresGrad(!frozen);
@@ -44,6 +49,46 @@ public final class BatchNorm2d extends Module {
 
     public boolean isFrozen() {
         return frozen;
+    }
+
+    /**
+     * Turns this layer, in place, into torchvision's FrozenBatchNorm2d (ops/misc.py), which
+     * torchvision's detection builders put in a pretrained backbone because batches of a few
+     * large images give poor batch statistics: weight, bias,
+     * running_mean and running_var become buffers, in that order, and num_batches_tracked goes,
+     * so the state_dict keys and parameter counts are torchvision's; the layer always computes
+     * y = x * scale + (bias - running_mean * scale) with scale = weight / sqrt(running_var + eps),
+     * passes gradients to its input and takes none. In place because the residual blocks hold
+     * their BatchNorm2d (and fuse it into convolutions at inference), as detectron2 converts with
+     * FrozenBatchNorm2d.convert_frozen_batchnorm. Cannot be undone.
+     */
+    public void toFrozenBatchNorm2d() {
+        if (frozenLayout) return;
+        setFrozen(true);
+        LinkedHashMap<String, Tensor> state = new LinkedHashMap<>();
+        state.put("weight", weight.value());
+        state.put("bias", bias.value());
+        state.put("running_mean", runningMean);
+        state.put("running_var", runningVar);
+        restateAsBuffers(state);
+        frozenLayout = true;
+    }
+
+    /** Converts every BatchNorm2d under {@code root} (itself included) with {@link #toFrozenBatchNorm2d()}; returns how many. */
+    public static int freezeAll(Module root) {
+        int n = 0;
+        for (Module m : root.namedModules().values()) {
+            if (m instanceof BatchNorm2d bn) {
+                bn.toFrozenBatchNorm2d();
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether this is a FrozenBatchNorm2d ({@link #toFrozenBatchNorm2d()}): weight and bias are buffers. */
+    public boolean isFrozenBatchNorm2d() {
+        return frozenLayout;
     }
 
     public float eps() {
@@ -77,6 +122,7 @@ public final class BatchNorm2d extends Module {
 
     @Override
     public String describe() {
+        if (frozenLayout) return "FrozenBatchNorm2d(" + channels + ", eps=" + eps + ")";
         return "BatchNorm2d(" + channels + (frozen ? ", frozen" : "") + ")";
     }
 }

@@ -61,6 +61,14 @@ public final class Init {
         }
     }
 
+    /**
+     * nn.init.kaiming_uniform_(w, a) (fan_in, leaky_relu): uniform within gain * sqrt(3 / fan_in),
+     * gain = sqrt(2 / (1 + a^2)); a = 1 (gain 1) is what torchvision's feature pyramid uses.
+     */
+    public static void kaimingUniform(Tensor w, double a) {
+        uniform(w, Math.sqrt(2.0 / (1 + a * a)) * Math.sqrt(3.0 / fanIn(w.shape())));
+    }
+
     public static void uniform(Tensor w, double bound) {
         if (w.isMeta()) return;
         SplittableRandom r = split();

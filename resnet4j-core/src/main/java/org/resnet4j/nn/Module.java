@@ -103,6 +103,18 @@ public abstract class Module {
         }
     }
 
+    /**
+     * Makes {@code state}, in that order, this module's own buffers and leaves it no own
+     * parameters (children are untouched): for a layer whose trainable tensors become fixed
+     * state, as BatchNorm2d turned into torchvision's FrozenBatchNorm2d. The tensors keep their
+     * identity, so whoever holds them (a Parameter wrapping one) sees what a load writes.
+     */
+    protected final void restateAsBuffers(LinkedHashMap<String, Tensor> state) {
+        params.clear();
+        buffers.clear();
+        state.forEach(this::buffer);
+    }
+
     /** Replaces a registered child (e.g. a new classifier head); the new module keeps the name. */
     protected final void replace(String name, Module child) {
         if (!children.containsKey(name)) throw new IllegalArgumentException("no child '" + name + "' in " + getClass().getSimpleName());

@@ -7,7 +7,7 @@ import org.resnet4j.kernels.Parallel;
 import org.resnet4j.tensor.Tensor;
 
 /**
- * torch.nn.functional.interpolate to an output size, modes "nearest" (src = floor(dst * in/out))
+ * torch.nn.functional.interpolate to an output size, modes "nearest" (src = floor(dst * in/out), see {@link #nearestSource})
  * and "bilinear" with align_corners=False (src = (dst + 0.5) * in/out - 0.5, clamped at 0).
  * Both are linear maps, so backward scatters dy with the same weights.
  */
@@ -24,7 +24,7 @@ public final class UpsampleOp {
             double scale = (double) in / out;
             for (int o = 0; o < out; o++) {
                 if (mode == Mode.NEAREST) {
-                    a[o] = b[o] = Math.min((int) Math.floor(o * scale), in - 1);
+                    a[o] = b[o] = nearestSource(o, in, out);
                 } else {
                     double src = Math.max((o + 0.5) * scale - 0.5, 0.0);
                     int i = Math.min((int) Math.floor(src), in - 1);
@@ -35,6 +35,20 @@ public final class UpsampleOp {
             }
             return new Taps(a, b, w);
         }
+    }
+
+    /**
+     * PyTorch's nearest_idx (aten UpSample.h): the same size copies, twice the size takes o / 2,
+     * any other size floor(o * scale) with scale = in / out and the product in float32, as ATen
+     * computes it. In float64 some sources land one higher (2 -> 82: 41 * (2/82) is 1.0 in float64
+     * but 0.99999994 in float32, so PyTorch takes source 0), so the float arithmetic is part of the
+     * semantics.
+     */
+    static int nearestSource(int o, int in, int out) {
+        if (out == in) return o;
+        if (out == 2 * in) return o >> 1;
+        float scale = (float) in / out;
+        return Math.min((int) Math.floor(o * scale), in - 1);
     }
 
     public static Variable apply(Variable x, int oh, int ow, Mode mode) {
