@@ -100,6 +100,14 @@ final class V2Tensors {
             data = new float[(int) total];
             flatten(in.get("data"), data, new int[] {0}, total);
         }
+        // JSON has no NaN or Infinity, but a literal past float's range (1e39) rounds to Infinity,
+        // and binary data may hold any bits: a non-finite input would only make non-finite logits
+        for (int k = 0; k < data.length; k++) {
+            if (!Float.isFinite(data[k])) {
+                throw new IllegalArgumentException("inputs[0].data[" + k + "] is " + data[k] + ": FP32 inputs must be finite"
+                        + (binarySize == null ? " (a literal past float's range, +-3.4e38, rounds to infinity)" : ""));
+            }
+        }
         List<Tensor> images = new ArrayList<>(shape[0]);
         for (int n = 0; n < shape[0]; n++) images.add(Tensor.of(Arrays.copyOfRange(data, n * per, (n + 1) * per), chw[0], chw[1], chw[2]));
         return images;
