@@ -7,9 +7,9 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-for ex in BuildModels LoadTorchvisionWeights FineTuneImageFolder ExtractFeatures BatchedInference ExportOnnx; do
+for ex in BuildModels LoadTorchvisionWeights FineTuneImageFolder ExtractFeatures BatchedInference InferenceClient ExportOnnx; do
   echo "== $ex"
-  args=(); [ "$ex" = BatchedInference ] && args=(runs/finetune/checkpoints/best.safetensors)
+  args=(); { [ "$ex" = BatchedInference ] || [ "$ex" = InferenceClient ]; } && args=(runs/finetune/checkpoints/best.safetensors)
   "$JAVA" --add-modules jdk.incubator.vector -cp "$HERE/target/resnet4j-examples.jar" "org.resnet4j.examples.$ex" "${args[@]}" \
     2> >(grep -v '^WARNING: Using incubator modules' >&2)
 done
