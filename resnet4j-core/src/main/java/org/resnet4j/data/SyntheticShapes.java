@@ -229,23 +229,29 @@ public final class SyntheticShapes implements Dataset {
      * is not sub-sampled; that leaves only the boundary pixels to the 16 inside-tests.
      */
     private float[] coverage(Scene s) {
-        int n = imageSize;
+        return coverage(s.label, s.cx, s.cy, s.r, s.cos, s.sin, imageSize);
+    }
+
+    /**
+     * The coverage of one shape of class {@code label} with bounding circle (cx, cy, r), rotated
+     * by the angle whose cosine and sine are given, in an n x n image (shared with
+     * {@link SyntheticScenes}).
+     */
+    static float[] coverage(int label, double cx, double cy, double r, double cos, double sin, int n) {
         float[] cov = new float[n * n];
-        int label = s.label;
-        double r = s.r;
         double margin = HALF_DIAGONAL / r; // half a pixel diagonal in unit-frame lengths
-        int xa = Math.max(0, (int) Math.floor(s.cx - r - 1));
-        int xb = Math.min(n - 1, (int) Math.floor(s.cx + r + 1));
-        int ya = Math.max(0, (int) Math.floor(s.cy - r - 1));
-        int yb = Math.min(n - 1, (int) Math.floor(s.cy + r + 1));
+        int xa = Math.max(0, (int) Math.floor(cx - r - 1));
+        int xb = Math.min(n - 1, (int) Math.floor(cx + r + 1));
+        int ya = Math.max(0, (int) Math.floor(cy - r - 1));
+        int yb = Math.min(n - 1, (int) Math.floor(cy + r + 1));
         // Into the shape's frame: rotate by -angle and scale the bounding circle to the unit circle.
-        double c = s.cos / r;
-        double sn = s.sin / r;
+        double c = cos / r;
+        double sn = sin / r;
         double reach = (r + HALF_DIAGONAL) * (r + HALF_DIAGONAL);
         for (int y = ya; y <= yb; y++) {
             for (int x = xa; x <= xb; x++) {
-                double dx = x + 0.5 - s.cx;
-                double dy = y + 0.5 - s.cy;
+                double dx = x + 0.5 - cx;
+                double dy = y + 0.5 - cy;
                 if (dx * dx + dy * dy >= reach) continue; // outside the bounding circle: cheap early out
                 double d = signedDistance(label, c * dx + sn * dy, -sn * dx + c * dy);
                 if (d >= margin) continue;
@@ -255,9 +261,9 @@ public final class SyntheticShapes implements Dataset {
                 }
                 int hits = 0;
                 for (int sy = 0; sy < SUB; sy++) {
-                    double py = y + (sy + 0.5) / SUB - s.cy;
+                    double py = y + (sy + 0.5) / SUB - cy;
                     for (int sx = 0; sx < SUB; sx++) {
-                        double px = x + (sx + 0.5) / SUB - s.cx;
+                        double px = x + (sx + 0.5) / SUB - cx;
                         if (signedDistance(label, c * px + sn * py, -sn * px + c * py) <= 0) hits++;
                     }
                 }
@@ -326,16 +332,21 @@ public final class SyntheticShapes implements Dataset {
     }
 
     private float[] box(Scene s) {
+        return box(s.label, s.cx, s.cy, s.r, s.cos, s.sin, imageSize);
+    }
+
+    /** The shape's exact bounding box {x0, y0, x1, y1} from its vertices (circle and ring: the circle's), clipped to the image. */
+    static float[] box(int label, double cx, double cy, double r, double cos, double sin, int n) {
         double x0;
         double y0;
         double x1;
         double y1;
-        double[][] verts = VERTICES[s.label];
+        double[][] verts = VERTICES[label];
         if (verts == null) {
-            x0 = s.cx - s.r;
-            x1 = s.cx + s.r;
-            y0 = s.cy - s.r;
-            y1 = s.cy + s.r;
+            x0 = cx - r;
+            x1 = cx + r;
+            y0 = cy - r;
+            y1 = cy + r;
         } else {
             x0 = Double.MAX_VALUE;
             y0 = Double.MAX_VALUE;
@@ -343,15 +354,14 @@ public final class SyntheticShapes implements Dataset {
             y1 = -Double.MAX_VALUE;
             for (double[] p : verts) {
                 // Back from the unit frame to pixels: rotate by +angle, scale by r, shift to the centre.
-                double x = s.cx + s.r * (s.cos * p[0] - s.sin * p[1]);
-                double y = s.cy + s.r * (s.sin * p[0] + s.cos * p[1]);
+                double x = cx + r * (cos * p[0] - sin * p[1]);
+                double y = cy + r * (sin * p[0] + cos * p[1]);
                 x0 = Math.min(x0, x);
                 y0 = Math.min(y0, y);
                 x1 = Math.max(x1, x);
                 y1 = Math.max(y1, y);
             }
         }
-        int n = imageSize;
         return new float[] {(float) Math.max(0, x0), (float) Math.max(0, y0), (float) Math.min(n, x1), (float) Math.min(n, y1)};
     }
 
