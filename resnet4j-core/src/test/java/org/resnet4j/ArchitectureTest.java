@@ -30,6 +30,7 @@ class ArchitectureTest {
             Map.entry("nn", Set.of("autograd", "autograd.ops", "kernels", "tensor")),
             Map.entry("models", Set.of("nn", "autograd", "autograd.ops", "kernels", "tensor")),
             Map.entry("data", Set.of("kernels", "tensor")),
+            Map.entry("data.dense", Set.of("data", "tensor")),
             Map.entry("detection.ops", Set.of("autograd", "tensor")),
             Map.entry("detection", Set.of("models", "nn", "autograd", "autograd.ops")),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
