@@ -29,6 +29,7 @@ class ArchitectureTest {
             Map.entry("autograd.ops", Set.of("autograd", "kernels", "tensor")),
             Map.entry("nn", Set.of("autograd", "autograd.ops", "kernels", "tensor")),
             Map.entry("models", Set.of("nn", "autograd", "autograd.ops", "kernels", "tensor")),
+            Map.entry("segmentation", Set.of("models", "nn", "autograd", "autograd.ops", "tensor")),
             Map.entry("data", Set.of("kernels", "tensor")),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
