@@ -10,8 +10,8 @@ Writes, under resnet4j-core/src/test/resources/goldens/:
       (adaptive_avg_pool2d to 1x1, then bilinear back to the input size), channel concat, and
       cross-entropy over NCHW logits with ignore_index=255.
 
-  seg_{model}_{mode}.safetensors   (model: fcn_resnet50, fcn_resnet101, deeplabv3_resnet50,
-                                    deeplabv3_resnet101; mode: eval, train)
+  seg_{model}_{mode}.safetensors   (fcn_resnet50 and deeplabv3_resnet50 in eval and train mode,
+                                    fcn_resnet101 and deeplabv3_resnet101 in eval mode: see MODES)
       torchvision 0.14's model with aux_loss=True and 21 classes, every state_dict entry set by
       the formula of tools/make_goldens.py (so no weights are stored), run in float64 on the
       formula input of shape INPUT_SHAPE; stores "out" and "aux". In train mode the dropout
@@ -52,6 +52,11 @@ INPUT_SHAPE = (2, 3, 33, 33)
 CLASSES = 21
 IGNORE = 255
 MODELS = ["fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101"]
+# resnet101 in eval mode only: its train mode runs the same code as resnet50's, takes the Java test
+# twice as long, and is ill-conditioned at this input (PyTorch's own float32 output is 3e-4 to
+# 1.5e-3 from float64: batch statistics over 50 values per channel through 101 layers)
+MODES = {"fcn_resnet50": ["eval", "train"], "fcn_resnet101": ["eval"],
+         "deeplabv3_resnet50": ["eval", "train"], "deeplabv3_resnet101": ["eval"]}
 
 
 def save(path, tensors, metadata):
@@ -192,7 +197,7 @@ def main():
     if not only or "keys" in only:
         make_keys()
     for name in MODELS:
-        for mode in ["eval", "train"]:
+        for mode in MODES[name]:
             if not only or name in only:
                 make_model(name, mode)
 
