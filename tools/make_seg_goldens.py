@@ -128,6 +128,8 @@ def make_model(name, mode):
             out["gradnorm/" + key] = p.grad.norm().reshape(())
             if p.dim() == 1 or key in ("classifier.4.weight", "aux_classifier.4.weight"):
                 out["grad/" + key] = p.grad
+                # per-tensor conditioning: PyTorch float32's own error for this gradient
+                out["torch_f32_err/grad/" + key] = torch.tensor(rel_err(p32[key].grad, p.grad))
                 grad_err = max(grad_err, rel_err(p32[key].grad, p.grad))
         meta["ignore_index"] = str(IGNORE)
         meta["loss"] = "cross_entropy(out, target, ignore_index=255) + 0.5 * cross_entropy(aux, target, ignore_index=255)"
