@@ -98,4 +98,44 @@ class SegmentationModelsTest {
         assertEquals("Conv2d(512, 128, kernel=3, stride=1, padding=1, bias=False)", layer4.get("classifier.0").describe());
         assertEquals("Conv2d(256, 64, kernel=3, stride=1, padding=1, bias=False)", layer4.get("aux_classifier.0").describe());
     }
+
+    @Test
+    void fusedInferenceEqualsTheUnfusedEvalForward() {
+        // eval with no graph folds BN into the convs (the atrous basic blocks too); with a graph it does not
+        SegmentationModel net = SegmentationModels.create("deeplabv3_resnet18", 4, true);
+        FormulaWeights.apply(net);
+        net.eval();
+        Tensor x = FormulaWeights.input(2, 3, 35, 27);
+        LinkedHashMap<String, Variable> unfused = net.forwardAll(Variable.leaf(x));
+        try (var ignored = GradMode.noGrad()) {
+            LinkedHashMap<String, Variable> fused = net.forwardAll(Variable.constant(x));
+            for (String k : List.of("out", "aux")) {
+                double err = Tensor.maxAbsDiff(unfused.get(k).value(), fused.get(k).value()) / unfused.get(k).value().maxAbs();
+                assertTrue(err < 1e-5, k + ": fused vs unfused " + err);
+            }
+        }
+    }
+
+    @Test
+    void dropoutDrawsMasksInTrainModeOnly() {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet18", 3, false);
+        FormulaWeights.apply(net);
+        Tensor x = FormulaWeights.input(2, 3, 32, 32);
+        net.train();
+        Tensor a = net.forward(Variable.constant(x)).value(), b = net.forward(Variable.constant(x)).value();
+        assertTrue(Tensor.maxAbsDiff(a, b) > 1e-3, "Dropout(0.1) draws a new mask each call in train mode");
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            assertEquals(0f, Tensor.maxAbsDiff(net.forward(Variable.constant(x)).value(), net.forward(Variable.constant(x)).value()));
+        }
+    }
+
+    @Test
+    void metaModelsGiveShapesWithoutComputing() {
+        SegmentationModel net = SegmentationModels.get("deeplabv3_resnet101").createMeta(new SegmentationModels.Config(21, true, 3));
+        net.eval();
+        var out = net.forwardAll(Variable.constant(Tensor.meta(1, 3, 520, 520)));
+        assertTrue(out.get("out").value().hasShape(1, 21, 520, 520) && out.get("out").isMeta());
+        assertTrue(out.get("aux").value().hasShape(1, 21, 520, 520));
+    }
 }
