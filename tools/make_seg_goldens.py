@@ -25,6 +25,13 @@ Writes, under resnet4j-core/src/test/resources/goldens/:
   keys_fcn_resnet50.txt, keys_deeplabv3_resnet50.txt
       the state_dict keys with shapes, in torchvision's order (aux_loss=True).
 
+and under resnet4j-core/src/test/resources/pth/:
+
+  deeplabv3_resnet50_expanded.pth, resnet50_expanded.pth
+      torch.save of torchvision's deeplabv3_resnet50 (aux_loss=True) and resnet50 state_dicts
+      with every tensor a stride-0 view of one value, (k + 1) / 1000 for the k-th key
+      (num_batches_tracked: k), so the files carry torchvision's names, shapes and order in a few KB.
+
 INPUT_SHAPE is 2x3x33x33: odd, so every interpolation has a non-integer ratio, and a batch of
 two, because ASPP's pooling branch runs batch norm on 1x1 maps, which PyTorch refuses to do in
 train mode with one value per channel. It keeps each file under 400 KB.
@@ -190,6 +197,28 @@ def make_keys():
         print("%-60s %8.1f KB" % (os.path.relpath(path, ROOT), os.path.getsize(path) / 1024.0))
 
 
+def expanded(state_dict):
+    """Each entry as a view of a one-element storage ((k + 1) / 1000 for the k-th key, expanded to
+    its shape with stride 0), so torch.save writes torchvision's names and shapes in a few KB."""
+    out = {}
+    for k, (key, t) in enumerate(state_dict.items()):
+        if key.endswith("num_batches_tracked"):
+            out[key] = torch.tensor(k, dtype=torch.int64)
+        else:
+            out[key] = torch.full((1,), (k + 1) / 1000.0, dtype=torch.float32).reshape([1] * t.dim()).expand(t.shape)
+    return out
+
+
+def make_pth():
+    """torch.save files with torchvision's keys: deeplabv3_resnet50 (aux_loss=True) and resnet50."""
+    pth_dir = os.path.join(ROOT, "resnet4j-core", "src", "test", "resources", "pth")
+    for name, model in [("deeplabv3_resnet50", build("deeplabv3_resnet50")),
+                        ("resnet50", torchvision.models.resnet50(weights=None))]:
+        path = os.path.join(pth_dir, "%s_expanded.pth" % name)
+        torch.save(expanded(model.state_dict()), path)
+        print("%-60s %8.1f KB" % (os.path.relpath(path, ROOT), os.path.getsize(path) / 1024.0))
+
+
 def main():
     torch.set_grad_enabled(True)
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -198,6 +227,8 @@ def main():
         make_ops()
     if not only or "keys" in only:
         make_keys()
+    if not only or "pth" in only:
+        make_pth()
     for name in MODELS:
         for mode in MODES[name]:
             if not only or name in only:

@@ -108,4 +108,36 @@ class SegmentationWeightsTest {
         e = assertThrows(IllegalArgumentException.class, () -> SegmentationWeights.loadImageNetBackbone(seg, segFile));
         assertTrue(e.getMessage().contains("backbone.conv1.weight"), e.getMessage());
     }
+
+    /**
+     * torch.save files of torchvision's own state_dicts (tools/make_seg_goldens.py): each tensor a
+     * stride-0 view of (k + 1) / 1000, k the key's index in torchvision's order (num_batches_tracked: k).
+     */
+    @Test
+    void torchvisionsOwnPthFilesLoadByName() throws Exception {
+        SegmentationModel seg = SegmentationModels.create("deeplabv3_resnet50", 21, true);
+        SegmentationWeights.load(seg, Path.of("src/test/resources/pth/deeplabv3_resnet50_expanded.pth"));
+        int k = 0;
+        for (var e : seg.stateDict().entrySet()) {
+            float want = e.getKey().endsWith("num_batches_tracked") ? k : (k + 1) / 1000f;
+            for (float v : e.getValue().data()) assertEquals(want, v, 1e-6f * Math.max(1f, want), e.getKey());
+            k++;
+        }
+        assertEquals(java.nio.file.Files.readAllLines(Path.of("src/test/resources/goldens/keys_deeplabv3_resnet50.txt")).size(), k,
+                "every entry of torchvision's deeplabv3_resnet50 compared");
+
+        Map<String, Tensor> heads = snapshot(seg);
+        heads.keySet().removeIf(key -> key.startsWith("backbone."));
+        SegmentationWeights.loadImageNetBackbone(seg, Path.of("src/test/resources/pth/resnet50_expanded.pth"));
+        k = 0;
+        for (var e : seg.stateDict().entrySet()) {
+            if (!e.getKey().startsWith("backbone.")) continue;
+            // resnet50's keys are the backbone's in the same order, with fc.weight and fc.bias after them
+            float want = e.getKey().endsWith("num_batches_tracked") ? k : (k + 1) / 1000f;
+            assertEquals(want, e.getValue().data()[0], 1e-6f * Math.max(1f, want), e.getKey());
+            k++;
+        }
+        Map<String, Tensor> now = seg.stateDict();
+        heads.forEach((key, v) -> assertEquals(0f, Tensor.maxAbsDiff(v, now.get(key)), key + " keeps the segmentation file's values"));
+    }
 }
