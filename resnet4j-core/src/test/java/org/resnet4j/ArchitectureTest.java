@@ -29,6 +29,7 @@ class ArchitectureTest {
             Map.entry("autograd.ops", Set.of("autograd", "kernels", "tensor")),
             Map.entry("nn", Set.of("autograd", "autograd.ops", "kernels", "tensor")),
             Map.entry("models", Set.of("nn", "autograd", "autograd.ops", "kernels", "tensor")),
+            Map.entry("segmentation", Set.of("models", "nn", "autograd", "autograd.ops", "tensor")),
             Map.entry("data", Set.of("kernels", "tensor")),
             Map.entry("data.dense", Set.of("data", "tensor")),
             Map.entry("detection.ops", Set.of("autograd", "tensor")),
@@ -36,7 +37,7 @@ class ArchitectureTest {
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
             Map.entry("io.onnx", Set.of("io", "models", "nn", "autograd", "autograd.ops", "kernels", "tensor")),
-            Map.entry("train", Set.of("data", "io", "io.json", "io.safetensors", "io.pth", "models", "nn", "autograd",
+            Map.entry("train", Set.of("data", "io", "io.json", "io.safetensors", "io.pth", "models", "segmentation", "nn", "autograd",
                     "autograd.ops", "kernels", "tensor")));
 
     /**

@@ -81,6 +81,83 @@ public final class LossOps {
         }
     }
 
+    /**
+     * Per-pixel softmax cross-entropy over NCHW logits against an [N, H, W] mask of class
+     * indices, as torch.nn.functional.cross_entropy(logits, target, ignore_index=ignoreIndex):
+     * pixels labelled {@code ignoreIndex} (255, the "void" border of PASCAL VOC masks) add
+     * nothing, and the mean is over the pixels that count, so with every pixel ignored the loss
+     * is 0/0 = NaN, as PyTorch's. The result is multiplied by {@code weight}, e.g. the 0.5 of the
+     * auxiliary loss in torchvision's references/segmentation/train.py. Gradient:
+     * weight * (softmax - onehot) / counted at counted pixels, 0 at ignored ones.
+     *
+     * @param target class indices stored as floats (whole numbers), shape [N, H, W]
+     */
+    public static Variable crossEntropyDense(Variable logits, Tensor target, int ignoreIndex, float weight) {
+        int[] s = logits.shape();
+        if (s.length != 4) throw new IllegalArgumentException("dense cross_entropy expects [N, C, H, W] logits, got " + logits.value().shapeString());
+        int n = s[0], c = s[1], hw = s[2] * s[3];
+        if (!target.hasShape(n, s[2], s[3])) {
+            throw new IllegalArgumentException("dense cross_entropy: target mask has shape " + target.shapeString() + ", logits "
+                    + logits.value().shapeString() + " need [" + n + ", " + s[2] + ", " + s[3] + "]");
+        }
+        float[] t = target.data();
+        int[] cls = new int[t.length];
+        int counted = 0;
+        for (int i = 0; i < t.length; i++) {
+            float v = t[i];
+            if (v == ignoreIndex) {
+                cls[i] = -1;
+                continue;
+            }
+            if (v != Math.rint(v) || v < 0 || v >= c) {
+                throw new IllegalArgumentException("dense cross_entropy: target value " + v + " at [" + i / hw + ", " + (i % hw) / s[3]
+                        + ", " + i % s[3] + "] is neither a class in [0, " + c + ") nor the ignore index " + ignoreIndex);
+            }
+            cls[i] = (int) v;
+            counted++;
+        }
+        long t0 = OpProfile.now();
+        float[] x = logits.value().data();
+        float[] prob = new float[x.length];
+        double total = 0;
+        for (int b = 0; b < n; b++) {
+            int base = b * c * hw;
+            for (int p = 0; p < hw; p++) {
+                int at = base + p;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < c; j++) max = Math.max(max, x[at + j * hw]);
+                double z = 0;
+                for (int j = 0; j < c; j++) z += Math.exp(x[at + j * hw] - max);
+                double logZ = max + Math.log(z);
+                for (int j = 0; j < c; j++) prob[at + j * hw] = (float) Math.exp(x[at + j * hw] - logZ);
+                int k = cls[b * hw + p];
+                if (k >= 0) total -= x[at + k * hw] - logZ;
+            }
+        }
+        final int count = counted;
+        Tensor loss = Tensor.scalar((float) (weight * total / count));
+        OpProfile.add("LossOps dense fwd", 0, t0);
+        return Node.record(loss, () -> new Node(logits) {
+            @Override
+            protected void backward(Tensor dy) {
+                Tensor dx = Tensor.zeros(s);
+                float[] d = dx.data();
+                if (count > 0) {
+                    float scale = dy.data()[0] * weight / count;
+                    for (int b = 0; b < n; b++) {
+                        for (int p = 0; p < hw; p++) {
+                            int k = cls[b * hw + p], at = b * c * hw + p;
+                            if (k < 0) continue;
+                            for (int j = 0; j < c; j++) d[at + j * hw] = prob[at + j * hw] * scale;
+                            d[at + k * hw] -= scale;
+                        }
+                    }
+                }
+                inputs()[0].addGradOwned(dx);
+            }
+        }, logits);
+    }
+
     /** Mean squared error, mean((x - y)^2); gradient flows to both sides. */
     public static Variable mse(Variable x, Variable y) {
         if (!x.value().sameShape(y.value())) {

@@ -1,0 +1,141 @@
+package org.resnet4j.segmentation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.testing.FormulaWeights;
+
+/** The models' structure: torchvision's state_dict names and shapes in order, output shapes, the aux head, bad input. */
+class SegmentationModelsTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"fcn_resnet50", "deeplabv3_resnet50"})
+    void stateDictNamesShapesAndOrderAreTorchvisions(String model) throws Exception {
+        List<String> want = Files.readAllLines(Path.of("src/test/resources/goldens", "keys_" + model + ".txt"));
+        List<String> got = new ArrayList<>();
+        SegmentationModels.get(model).createMeta(new SegmentationModels.Config(21, true, 3)).stateDict().forEach((k, t) -> {
+            StringBuilder s = new StringBuilder(k).append(' ');
+            for (int i = 0; i < t.rank(); i++) s.append(i > 0 ? "," : "").append(t.dim(i));
+            got.add(s.toString());
+        });
+        assertEquals(want, got);
+    }
+
+    @Test
+    void forwardIsOutAloneAndSkipsTheAuxHead() {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet18", 5, true);
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            Variable x = Variable.constant(FormulaWeights.input(1, 3, 37, 29));
+            Tensor out = net.forward(x).value();
+            LinkedHashMap<String, Variable> all = net.forwardAll(x);
+            assertTrue(out.hasShape(1, 5, 37, 29), out.shapeString());
+            assertEquals(0f, Tensor.maxAbsDiff(out, all.get("out").value()));
+            assertTrue(all.get("aux").value().hasShape(1, 5, 37, 29));
+        }
+        SegmentationModel noAux = SegmentationModels.create("deeplabv3_resnet18", 3, false);
+        noAux.eval();
+        assertTrue(!noAux.namedModules().containsKey("aux_classifier") && !noAux.hasAux());
+        try (var ignored = GradMode.noGrad()) {
+            assertEquals(List.of("out"), new ArrayList<>(noAux.forwardAll(Variable.constant(Tensor.zeros(1, 3, 24, 24))).keySet()));
+        }
+    }
+
+    @Test
+    void trainingOnOneImageIsRefusedByAsppPoolingAsByPyTorch() {
+        SegmentationModel net = SegmentationModels.create("deeplabv3_resnet18", 3, false);
+        var e = assertThrows(IllegalArgumentException.class, () -> net.forward(Variable.constant(Tensor.zeros(1, 3, 32, 32))));
+        assertTrue(e.getMessage().contains("[1, 512, 4, 4]"), e.getMessage());
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            assertNotNull(net.forward(Variable.constant(Tensor.zeros(1, 3, 32, 32))));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet18", "resnet34"})
+    void smallPresetsKeepTheImageNetResNetsNamesAndShapes(String resnet) throws Exception {
+        List<String> want = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("src/test/resources/goldens", "keys_" + resnet + ".txt"))) {
+            if (!line.startsWith("fc.")) want.add("backbone." + line);
+        }
+        List<String> got = new ArrayList<>();
+        SegmentationModels.get("deeplabv3_" + resnet).createMeta(SegmentationModels.Config.defaults()).stateDict().forEach((k, t) -> {
+            if (!k.startsWith("backbone.")) return;
+            StringBuilder s = new StringBuilder(k).append(' ');
+            for (int i = 0; i < t.rank(); i++) s.append(i > 0 ? "," : "").append(t.dim(i));
+            got.add(s.toString());
+        });
+        assertEquals(want, got);
+    }
+
+    @Test
+    void smallPresetsAreAtrousAtOutputStride8() {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet18", 4, true);
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            var f = net.backbone().features(Variable.constant(Tensor.zeros(1, 3, 64, 64)), true);
+            assertTrue(f.get("out").value().hasShape(1, 512, 8, 8), f.get("out").value().shapeString());
+            assertTrue(f.get("aux").value().hasShape(1, 256, 8, 8), f.get("aux").value().shapeString());
+        }
+        var layer4 = net.namedModules();
+        assertTrue(layer4.get("backbone.layer4.0") instanceof DilatedBasicBlock b && b.describe().equals("DilatedBasicBlock(dilation=2,4)"),
+                layer4.get("backbone.layer4.0").describe());
+        assertEquals("DilatedBasicBlock(dilation=4,4)", layer4.get("backbone.layer4.1").describe());
+        assertEquals("DilatedBasicBlock(dilation=1,2)", layer4.get("backbone.layer3.0").describe());
+        assertEquals("Conv2d(512, 128, kernel=3, stride=1, padding=1, bias=False)", layer4.get("classifier.0").describe());
+        assertEquals("Conv2d(256, 64, kernel=3, stride=1, padding=1, bias=False)", layer4.get("aux_classifier.0").describe());
+    }
+
+    @Test
+    void fusedInferenceEqualsTheUnfusedEvalForward() {
+        // eval with no graph folds BN into the convs (the atrous basic blocks too); with a graph it does not
+        SegmentationModel net = SegmentationModels.create("deeplabv3_resnet18", 4, true);
+        FormulaWeights.apply(net);
+        net.eval();
+        Tensor x = FormulaWeights.input(2, 3, 35, 27);
+        LinkedHashMap<String, Variable> unfused = net.forwardAll(Variable.leaf(x));
+        try (var ignored = GradMode.noGrad()) {
+            LinkedHashMap<String, Variable> fused = net.forwardAll(Variable.constant(x));
+            for (String k : List.of("out", "aux")) {
+                double err = Tensor.maxAbsDiff(unfused.get(k).value(), fused.get(k).value()) / unfused.get(k).value().maxAbs();
+                assertTrue(err < 1e-5, k + ": fused vs unfused " + err);
+            }
+        }
+    }
+
+    @Test
+    void dropoutDrawsMasksInTrainModeOnly() {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet18", 3, false);
+        FormulaWeights.apply(net);
+        Tensor x = FormulaWeights.input(2, 3, 32, 32);
+        net.train();
+        Tensor a = net.forward(Variable.constant(x)).value(), b = net.forward(Variable.constant(x)).value();
+        assertTrue(Tensor.maxAbsDiff(a, b) > 1e-3, "Dropout(0.1) draws a new mask each call in train mode");
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            assertEquals(0f, Tensor.maxAbsDiff(net.forward(Variable.constant(x)).value(), net.forward(Variable.constant(x)).value()));
+        }
+    }
+
+    @Test
+    void metaModelsGiveShapesWithoutComputing() {
+        SegmentationModel net = SegmentationModels.get("deeplabv3_resnet101").createMeta(new SegmentationModels.Config(21, true, 3));
+        net.eval();
+        var out = net.forwardAll(Variable.constant(Tensor.meta(1, 3, 520, 520)));
+        assertTrue(out.get("out").value().hasShape(1, 21, 520, 520) && out.get("out").isMeta());
+        assertTrue(out.get("aux").value().hasShape(1, 21, 520, 520));
+    }
+}
