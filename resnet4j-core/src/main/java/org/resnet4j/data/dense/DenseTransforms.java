@@ -92,13 +92,20 @@ public final class DenseTransforms {
             b[4 * i + 2] *= sx;
             b[4 * i + 3] *= sy;
         }
-        int[] m = null;
-        if (t.semantic() != null) {
-            m = new int[oh * ow];
-            int[] xs = nearest(w, ow), ys = nearest(h, oh);
-            for (int y = 0; y < oh; y++) for (int x = 0; x < ow; x++) m[y * ow + x] = t.semantic()[ys[y] * w + xs[x]];
-        }
+        int[] m = t.semantic() == null ? null : resizeMask(t.semantic(), h, w, oh, ow);
         return new DenseExample(img, new DenseTarget(b, t.labels(), t.crowd(), m, oh, ow));
+    }
+
+    /**
+     * A class-index mask from h x w to oh x ow by nearest neighbour at pixel centres (PIL's
+     * NEAREST): every value is one of the source's, so classes and the ignore value survive.
+     */
+    public static int[] resizeMask(int[] mask, int h, int w, int oh, int ow) {
+        if (mask.length != h * w) throw new IllegalArgumentException("mask of " + mask.length + " pixels is not " + h + "x" + w);
+        int[] m = new int[oh * ow];
+        int[] xs = nearest(w, ow), ys = nearest(h, oh);
+        for (int y = 0; y < oh; y++) for (int x = 0; x < ow; x++) m[y * ow + x] = mask[ys[y] * w + xs[x]];
+        return m;
     }
 
     /** Source index of each output pixel's centre: floor((o + 0.5) * in / out), as PIL's NEAREST. */

@@ -1,0 +1,98 @@
+package org.resnet4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.resnet4j.data.ImageFolder;
+import org.resnet4j.data.Normalize;
+import org.resnet4j.io.safetensors.SafeTensors;
+import org.resnet4j.nn.Inference;
+import org.resnet4j.nn.Init;
+import org.resnet4j.segmentation.Masks;
+import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.segmentation.SegmentationModels;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.testing.Cli;
+
+class SegmentCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesTheMaskAsAPalettePngAnOverlayAndTheClassShares() throws Exception {
+        Init.manualSeed(3);
+        SegmentationModel m = SegmentationModels.create("fcn_resnet18", 4, true);
+        Path w = dir.resolve("fcn.safetensors");
+        SafeTensors.write(w, m.stateDict(), Map.of());
+        BufferedImage bi = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) for (int x = 0; x < 64; x++) bi.setRGB(x, y, (x * 4) << 16 | (y * 4) << 8 | (x * y) % 256);
+        Path img = dir.resolve("square.png");
+        ImageIO.write(bi, "png", img.toFile());
+        Path out = dir.resolve("out");
+
+        Cli.Run r = Cli.run("segment", "--model", "fcn_resnet18", "--weights", w.toString(), "--size", "64", "--out", out.toString(), "--json", img.toString());
+        assertEquals(0, r.code(), r.err());
+        List<?> classes = (List<?>) Cli.at(r.json(), 0, "classes");
+        BufferedImage maskPng = ImageIO.read(out.resolve("square.mask.png").toFile());
+        assertEquals(BufferedImage.TYPE_BYTE_INDEXED, maskPng.getType(), "a palette PNG");
+        int[] mask = Masks.fromPaletteImage(maskPng);
+        // at the model's own size, the mask is the argmax of its output for the normalised image
+        Tensor x = Normalize.imagenet().apply(ImageFolder.decode(img, 3), null);
+        int[] want = Masks.argmax(new Inference(m).run(x.reshape(1, 3, 64, 64)).reshape(4, 64, 64));
+        assertArrayEquals(want, mask);
+        double total = 0;
+        for (Object o : classes) {
+            Map<?, ?> c = (Map<?, ?>) o;
+            int index = ((Number) c.get("index")).intValue();
+            long count = java.util.Arrays.stream(mask).filter(v -> v == index).count();
+            assertEquals((double) count / mask.length, ((Number) c.get("share")).doubleValue(), 1e-12, "share of class " + index);
+            assertEquals("class " + index, c.get("class"), "4 classes and no --labels: numbered");
+            total += ((Number) c.get("share")).doubleValue();
+        }
+        assertEquals(1.0, total, 1e-9);
+        int[][] pal = Masks.vocPalette();
+        assertEquals((pal[mask[0]][0] << 16) | (pal[mask[0]][1] << 8) | pal[mask[0]][2], maskPng.getRGB(0, 0) & 0xffffff, "VOC's colours");
+        BufferedImage overlay = ImageIO.read(out.resolve("square.overlay.png").toFile());
+        assertEquals(64, overlay.getWidth());
+
+        // another size: the prediction is mapped back to the image's pixels
+        ImageIO.write(new BufferedImage(90, 50, BufferedImage.TYPE_INT_RGB), "png", dir.resolve("wide.png").toFile());
+        r = Cli.run("segment", "--model", "fcn_resnet18", "--weights", w.toString(), "--size", "40", "--out", out.toString(), dir.resolve("wide.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(90x50, run at 72x40)"), r.out());
+        BufferedImage wide = ImageIO.read(out.resolve("wide.mask.png").toFile());
+        assertEquals(90, wide.getWidth());
+        assertEquals(50, wide.getHeight());
+    }
+
+    @Test
+    void aClassifierCheckpointOrUnknownModelIsAClearError() throws Exception {
+        Path w = dir.resolve("r18.safetensors");
+        assertEquals(0, Cli.run("init", "--model", "resnet18", "--output", w.toString()).code());
+        Path img = dir.resolve("a.png");
+        ImageIO.write(new BufferedImage(20, 20, BufferedImage.TYPE_INT_RGB), "png", img.toFile());
+        Cli.Run r = Cli.run("segment", "--model", "fcn_resnet18", "--weights", w.toString(), img.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("r18.safetensors") && r.err().contains("classifier.4.weight"), r.err());
+        r = Cli.run("segment", "--model", "fcn_resnet7", "--weights", w.toString(), img.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("fcn_resnet7") && r.err().contains("deeplabv3_resnet50"), r.err());
+    }
+
+    @Test
+    void modelsListsTheSegmentersWithTorchvisionsCounts() {
+        Cli.Run r = Cli.run("models");
+        assertEquals(0, r.code(), r.err());
+        for (String name : SegmentationModels.all().keySet()) assertTrue(r.out().contains(name + " "), name);
+        long fcn = SegmentationModels.get("fcn_resnet50").createMeta(new SegmentationModels.Config(21, true, 3)).parameterCount();
+        assertTrue(r.out().contains(String.format("%,d", fcn)), r.out());
+    }
+}
