@@ -8,6 +8,9 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.io.safetensors.SafeTensors;
 import org.resnet4j.models.ModelConfig;
 import org.resnet4j.nn.Module;
+import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.segmentation.SegmentationModels;
+import org.resnet4j.train.SegmentationWeights;
 import org.resnet4j.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,6 +45,7 @@ final class ForwardCommand implements Callable<Integer> {
             throw new IllegalArgumentException(input + ": no tensor named 'input' (found " + found + ")");
         }
         if (x.rank() != 4) throw new IllegalArgumentException(input + ": 'input' must be NCHW, got shape " + x.shapeString());
+        if (SegmentationModels.all().containsKey(modelOptions.model)) return segmentation(state, x);
         // Classes and input channels follow the weights unless given: the head and the stem say them.
         ModelConfig cfg = modelOptions.config(dim0(state, "fc.weight"), dim(state, 1, "conv1.weight", "stem.0.weight"));
         Module model = modelOptions.entry().create(cfg);
@@ -57,6 +61,21 @@ final class ForwardCommand implements Callable<Integer> {
         }
         SafeTensors.write(output, Map.of("output", y), Map.of("model", modelOptions.model, "mode", trainMode ? "train" : "eval"));
         System.out.printf("%s: input %s -> output %s written to %s%n", modelOptions.model, x.shapeString(), y.shapeString(), output);
+        return 0;
+    }
+
+    /** A segmenter: tensors 'out' and (with the auxiliary head) 'aux', both at the input's size, and 'output' = 'out'. */
+    private int segmentation(Map<String, Tensor> state, Tensor x) throws java.io.IOException {
+        SegmentationModel model = SegmentationWeights.forStateDict(modelOptions.model, state, weights);
+        model.train(trainMode);
+        Map<String, Tensor> outs = new java.util.LinkedHashMap<>();
+        try (var g = GradMode.noGrad()) {
+            model.forwardAll(Variable.constant(x)).forEach((k, v) -> outs.put(k, v.value()));
+        }
+        outs.put("output", outs.get("out"));
+        SafeTensors.write(output, outs, Map.of("model", modelOptions.model, "mode", trainMode ? "train" : "eval"));
+        System.out.printf("%s: input %s -> out %s%s written to %s%n", modelOptions.model, x.shapeString(), outs.get("out").shapeString(),
+                outs.containsKey("aux") ? ", aux " + outs.get("aux").shapeString() : "", output);
         return 0;
     }
 

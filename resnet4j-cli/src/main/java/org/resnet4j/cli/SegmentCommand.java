@@ -17,7 +17,6 @@ import org.resnet4j.io.json.Json;
 import org.resnet4j.nn.Inference;
 import org.resnet4j.segmentation.Masks;
 import org.resnet4j.segmentation.SegmentationModel;
-import org.resnet4j.segmentation.SegmentationModels;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.SegmentationWeights;
 import org.resnet4j.train.Transfer;
@@ -44,16 +43,8 @@ final class SegmentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (size < 16) throw new IllegalArgumentException("--size must be >= 16, got " + size);
-        SegmentationModels.Entry entry = SegmentationModels.get(model);
-        Map<String, Tensor> state = Transfer.readStateDict(weights);
-        Tensor last = state.get("classifier.4.weight");
-        if (last == null || last.rank() != 4) {
-            throw new IllegalArgumentException(weights + ": no classifier.4.weight [classes, C, 1, 1], so not a " + entry.family()
-                    + " segmentation state_dict (keys: " + String.join(", ", state.keySet().stream().limit(4).toList()) + ", ...)");
-        }
-        int classes = last.dim(0);
-        SegmentationModel m = entry.create(new SegmentationModels.Config(classes, state.containsKey("aux_classifier.4.weight"), 3));
-        SegmentationWeights.load(m, weights);
+        SegmentationModel m = SegmentationWeights.forStateDict(model, Transfer.readStateDict(weights), weights);
+        int classes = m.classes();
         List<String> names = labels != null ? Files.readAllLines(labels).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
                 : classes == Masks.VOC_CLASSES.size() ? Masks.VOC_CLASSES : null;
         if (names != null && names.size() != classes) {

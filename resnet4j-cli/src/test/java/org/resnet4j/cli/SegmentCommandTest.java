@@ -74,6 +74,28 @@ class SegmentCommandTest {
     }
 
     @Test
+    void forwardWritesOutAndAuxOfASegmenter() throws Exception {
+        Init.manualSeed(5);
+        SegmentationModel m = SegmentationModels.create("deeplabv3_resnet18", 3, true);
+        Path w = dir.resolve("d.safetensors"), in = dir.resolve("x.safetensors"), out = dir.resolve("y.safetensors");
+        SafeTensors.write(w, m.stateDict(), Map.of());
+        Tensor x = Tensor.uniform(2, -1, 1, 2, 3, 37, 45);
+        SafeTensors.write(in, Map.of("input", x), Map.of());
+        Cli.Run r = Cli.run("forward", "--model", "deeplabv3_resnet18", "--weights", w.toString(), "--input", in.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Tensor> y = SafeTensors.read(out).tensors();
+        m.train(false);
+        Map<String, Tensor> want = new java.util.LinkedHashMap<>();
+        try (var g = org.resnet4j.autograd.GradMode.noGrad()) {
+            m.forwardAll(org.resnet4j.autograd.Variable.constant(x)).forEach((k, v) -> want.put(k, v.value()));
+        }
+        assertArrayEquals(new int[] {2, 3, 37, 45}, y.get("out").shape(), "at the input's size");
+        assertArrayEquals(want.get("out").data(), y.get("out").data());
+        assertArrayEquals(want.get("aux").data(), y.get("aux").data());
+        assertArrayEquals(y.get("out").data(), y.get("output").data());
+    }
+
+    @Test
     void aClassifierCheckpointOrUnknownModelIsAClearError() throws Exception {
         Path w = dir.resolve("r18.safetensors");
         assertEquals(0, Cli.run("init", "--model", "resnet18", "--output", w.toString()).code());

@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.segmentation.SegmentationModels;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -31,6 +33,29 @@ public final class SegmentationWeights {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The model {@code name} built to fit a segmentation state_dict, then loaded from it: the class
+     * count from the classifier's last conv ({@code classifier.4.weight [classes, C, 1, 1]}, in
+     * FCNHead and DeepLabHead alike), the auxiliary head when the weights carry one. {@code file}
+     * names the source in errors; a state_dict of another kind (a classifier's) is refused naming
+     * the key it lacks.
+     */
+    public static SegmentationModel forStateDict(String name, Map<String, Tensor> state, Path file) {
+        SegmentationModels.Entry entry = SegmentationModels.get(name);
+        Tensor last = state.get("classifier.4.weight");
+        if (last == null || last.rank() != 4) {
+            throw new IllegalArgumentException(file + ": no classifier.4.weight [classes, C, 1, 1], so not a " + entry.family()
+                    + " segmentation state_dict (keys: " + String.join(", ", state.keySet().stream().limit(4).toList()) + ", ...)");
+        }
+        SegmentationModel m = entry.create(new SegmentationModels.Config(last.dim(0), state.containsKey("aux_classifier.4.weight"), 3));
+        try {
+            m.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage());
+        }
+        return m;
     }
 
     /**
