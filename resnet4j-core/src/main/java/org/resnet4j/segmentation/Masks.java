@@ -16,9 +16,7 @@ public final class Masks {
     private Masks() {}
 
     /** PASCAL VOC's 21 class names, index 0 the background (torchvision's VOC categories). */
-    public static final List<String> VOC_CLASSES = List.of("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus",
-            "car", "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
-            "train", "tvmonitor");
+    public static final List<String> VOC_CLASSES = org.resnet4j.data.dense.VocSegmentation.CLASSES;
 
     /**
      * VOC's palette (the devkit's bitget colormap): the bits of the class index spread over the top

@@ -32,7 +32,7 @@ class DenseTransformsTest {
     /** A scene with one object, so its box must stay the box of its mask's pixels. */
     private static DenseExample single() {
         for (int i = 0; i < SCENES.size(); i++) {
-            DenseExample e = Scenes.example(SCENES, i);
+            DenseExample e = new SceneDataset(SCENES).get(i);
             if (e.target().count() == 1) return e;
         }
         throw new AssertionError("no single-object scene");
@@ -41,7 +41,7 @@ class DenseTransformsTest {
     @Test
     void flippingMovesBoxesWithTheMaskAndTwiceIsTheIdentity() {
         for (int i = 0; i < SCENES.size(); i++) {
-            DenseExample e = Scenes.example(SCENES, i), f = DenseTransforms.flip(e);
+            DenseExample e = new SceneDataset(SCENES).get(i), f = DenseTransforms.flip(e);
             for (int k = 0; k < f.target().count(); k++) {
                 float[] o = e.target().box(k);
                 assertArrayEquals(new float[] {64 - o[2], o[1], 64 - o[0], o[3]}, f.target().box(k));
@@ -54,7 +54,7 @@ class DenseTransformsTest {
         DenseExample single = single(), flipped = DenseTransforms.flip(single);
         assertArrayEquals(maskBox(flipped.target(), single.target().labels()[0] + 1), flipped.target().box(0), "box and mask moved together");
         SplittableRandom rng = new SplittableRandom(1);
-        DenseExample e = Scenes.example(SCENES, 0);
+        DenseExample e = new SceneDataset(SCENES).get(0);
         assertEquals(e, DenseTransforms.horizontalFlip(0).apply(e, rng), "p = 0 never flips");
         assertArrayEquals(DenseTransforms.flip(e).image().data(), DenseTransforms.horizontalFlip(1).apply(e, rng).image().data());
     }
