@@ -3,7 +3,7 @@
 # alternately, A B A B, ROUNDS times per figure, on the same threads; prints the median of each
 # and the ratio. The machines are shared and noisy: only ratios from one run mean anything.
 #
-#   bench/compare.sh [FIGURE...]     FIGURE: gemm r18i r50i r20t r56t r50t fmnist (default: all)
+#   bench/compare.sh [FIGURE...]     FIGURE: gemm r18i r50i r20t r56t r50t deeplab fcn (default: the classifiers)
 #   ROUNDS=3 THREADS=2 ANCHOR=../shared/bench/torch_anchor.py PYTHON=/usr/bin/python3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,8 @@ ours() { # figure -> JSON lines
           ./resnet4j bench --model resnet20 --batch 128 --size 28 --in-channels 1 --train --threads "$THREADS" ;;
     r56t) ./resnet4j bench --model resnet56 --batch 128 --size 32 --train --threads "$THREADS" ;;
     r50t) ./resnet4j bench --model resnet50 --batch 16 --train --threads "$THREADS" ;;
+    deeplab) ./resnet4j bench --model deeplabv3_resnet50 --size 520 --threads "$THREADS" --min-seconds 8 ;;
+    fcn) ./resnet4j bench --model fcn_resnet50 --size 520 --threads "$THREADS" --min-seconds 8 ;;
   esac
 }
 theirs() { THREADS="$THREADS" "$PYTHON" "$ANCHOR" "$1" 2>/dev/null; }
@@ -46,7 +48,8 @@ tmp, figures = sys.argv[1], sys.argv[2:]
 def key(d):
     if d["what"] == "sgemm": return ("sgemm", d["n"])
     w = d["what"].replace("-cifar", "").replace("-fmnist", "")
-    return (w, d.get("batch"), d.get("size"))
+    size = d.get("size")
+    return (w, d.get("batch"), tuple(size) if isinstance(size, list) else size)
 def load(path):
     out = {}
     for line in open(path):

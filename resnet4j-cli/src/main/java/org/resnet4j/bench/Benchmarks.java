@@ -1,10 +1,12 @@
 package org.resnet4j.bench;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.resnet4j.autograd.OpProfile;
+import org.resnet4j.autograd.GradMode;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.kernels.Gemm;
 import org.resnet4j.kernels.Hardware;
@@ -14,6 +16,8 @@ import org.resnet4j.models.Models;
 import org.resnet4j.nn.CrossEntropyLoss;
 import org.resnet4j.nn.Inference;
 import org.resnet4j.nn.Module;
+import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.segmentation.SegmentationModels;
 import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.ParamGroups;
@@ -93,6 +97,25 @@ public final class Benchmarks {
         Inference inference = new Inference(m); // activation arrays reused from call to call, as a serving loop would
         double t = time(() -> inference.run(x), minSeconds, 2);
         return row(model + " inference", batch, size, batch / t);
+    }
+
+    /**
+     * A dense model's eval forward on one random image of {@code h x w}, as the anchor's
+     * {@code dense}: a segmenter with 21 classes and the auxiliary head computes both outputs, as
+     * torchvision's does in eval mode when it has one.
+     */
+    public static Map<String, Object> segmentation(String model, int h, int w, double minSeconds) {
+        SegmentationModel m = SegmentationModels.create(model, 21, true);
+        m.eval();
+        Tensor x = Tensor.randn(0, 1, 3, h, w);
+        double t = time(() -> {
+            try (var g = GradMode.noGrad()) {
+                m.forwardAll(Variable.constant(x));
+            }
+        }, minSeconds, 1);
+        Map<String, Object> r = row(model + " inference", 1, 0, 1 / t);
+        r.put("size", List.of(h, w));
+        return r;
     }
 
     /** One SGD step (momentum 0.9, weight decay 5e-4, as the anchor) on random data with 10 classes. */

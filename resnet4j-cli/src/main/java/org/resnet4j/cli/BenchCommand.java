@@ -50,6 +50,13 @@ final class BenchCommand implements Callable<Integer> {
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (size != null && size < 1) throw new IllegalArgumentException("--size must be >= 1, got " + size);
         if (inChannels < 1) throw new IllegalArgumentException("--in-channels must be >= 1, got " + inChannels);
+        if (org.resnet4j.segmentation.SegmentationModels.all().containsKey(model)) {
+            // a dense model: one image of --size (default 520, torchvision's), both outputs
+            if (train || against != null || batch != 1) throw new IllegalArgumentException(model + ": bench times a segmenter's inference at batch 1");
+            int hw = size != null ? size : org.resnet4j.segmentation.SegmentationModels.get(model).defaultSize();
+            System.out.println(Json.write(Benchmarks.segmentation(model, hw, hw, minSeconds)));
+            return 0;
+        }
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();
         if (against != null) return against(s);
         Benchmarks.setProfile(profile);
