@@ -39,6 +39,25 @@ public final class Inference {
         }
     }
 
+    /**
+     * Every named output of a {@link MultiOutput} model for {@code x} (a segmenter's out and aux),
+     * with the same reuse as {@link #run}; the tensors are the caller's to keep.
+     */
+    public synchronized java.util.LinkedHashMap<String, Tensor> runAll(Tensor x) {
+        if (!(model instanceof MultiOutput multi)) {
+            throw new IllegalArgumentException(model.getClass().getSimpleName() + " has one output: use run");
+        }
+        boolean wasTraining = model.isTraining();
+        if (wasTraining) model.eval();
+        try (var scope = buffers.open(); var noGrad = GradMode.noGrad()) {
+            java.util.LinkedHashMap<String, Tensor> out = new java.util.LinkedHashMap<>();
+            multi.forwardAll(Variable.constant(x)).forEach((k, v) -> out.put(k, BufferPool.isPooled(v.value().data()) ? v.value().copy() : v.value()));
+            return out;
+        } finally {
+            if (wasTraining) model.train();
+        }
+    }
+
     /** Bytes the reused activation arrays take (after a first call: about the largest few activations). */
     public long bufferBytes() {
         return buffers.bytes();
