@@ -459,4 +459,42 @@ class InferenceServerTest {
         assertTrue(r.body().contains("65x64") && r.body().contains("--max-pixels"), r.body());
         assertEquals(0, gauge(get(s, "/metrics").body(), "resnet4j_inflight_bytes"));
     }
+
+    /**
+     * Fifty requests at once, each a 110-byte body declaring a 1.2 G-number tensor: each is
+     * refused with 400 at once (the declared shape is checked before anything is allocated, so
+     * the heap does not grow), readiness stays true, and a well-formed request sent meanwhile is
+     * answered. The time bound is loose (1 s, where allocating the declared tensor took 1.7-12 s).
+     */
+    @Test
+    void fiftyDeclaredHugeTensorsAtOnceLeaveTheServerServing() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults());
+        String huge = "{\"inputs\":[{\"name\":\"input\",\"shape\":[400000,3,32,32],\"datatype\":\"FP32\",\"data\":[0]}]}";
+        String good = inferBody(images(1, 3));
+        assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", good.getBytes()).statusCode());
+        java.lang.management.MemoryMXBean mem = java.lang.management.ManagementFactory.getMemoryMXBean();
+        System.gc();
+        long before = mem.getHeapMemoryUsage().getUsed();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<long[]>> refused = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            refused.add(pool.submit(() -> {
+                long t0 = System.nanoTime();
+                int code = post(s, "/v2/models/shapes/infer", "application/json", huge.getBytes()).statusCode();
+                return new long[] {code, System.nanoTime() - t0};
+            }));
+        }
+        var meanwhile = pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", good.getBytes()));
+        long peak = 0;
+        for (Future<long[]> f : refused) {
+            long[] r = f.get(60, TimeUnit.SECONDS);
+            assertEquals(400, r[0]);
+            assertTrue(r[1] < TimeUnit.SECONDS.toNanos(1), "refused in " + r[1] / 1e6 + " ms");
+            peak = Math.max(peak, mem.getHeapMemoryUsage().getUsed());
+        }
+        assertEquals(200, meanwhile.get(60, TimeUnit.SECONDS).statusCode(), "a well-formed request is answered meanwhile");
+        assertEquals(200, get(s, "/v2/health/ready").statusCode());
+        assertTrue(peak - before < 256L << 20, "heap grew by " + ((peak - before) >> 20) + " MiB; one declared tensor would be 4.7 GiB");
+        pool.shutdown();
+    }
 }
