@@ -497,4 +497,50 @@ class InferenceServerTest {
         assertTrue(peak - before < 256L << 20, "heap grew by " + ((peak - before) >> 20) + " MiB; one declared tensor would be 4.7 GiB");
         pool.shutdown();
     }
+
+    /**
+     * Shutdown under load: eight clients keep sending while the server closes. Every request ends
+     * — answered (200), refused (503), or its connection refused once the listener is gone — and
+     * none is left waiting; close returns.
+     */
+    @Test
+    void shutdownUnderConcurrentLoadAnswersOrRefusesEveryRequest() throws Exception {
+        InferenceServer s = serve(resnet8(), InferenceServer.Options.defaults().withBatching(4, 2, 64));
+        String body = inferBody(images(1, 4));
+        ExecutorService pool = Executors.newFixedThreadPool(9); // 8 clients and the closing call
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.Map<Integer, java.util.concurrent.atomic.AtomicInteger> codes = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger connectionRefused = new java.util.concurrent.atomic.AtomicInteger();
+        List<Future<?>> clients = new ArrayList<>();
+        for (int c = 0; c < 8; c++) {
+            clients.add(pool.submit(() -> {
+                while (!stop.get()) {
+                    try {
+                        var resp = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/shapes/infer"))
+                                .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                        int code = resp.statusCode();
+                        codes.computeIfAbsent(code, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+                    } catch (java.net.http.HttpTimeoutException e) {
+                        throw new AssertionError("a request was left waiting", e);
+                    } catch (java.io.IOException e) {
+                        connectionRefused.incrementAndGet(); // the listener has closed: refused, not waiting
+                        Thread.sleep(5);
+                    }
+                }
+                return null;
+            }));
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (codes.getOrDefault(200, new java.util.concurrent.atomic.AtomicInteger()).get() < 20 && System.nanoTime() < until) Thread.sleep(10);
+        Future<?> closing = pool.submit(s::close);
+        closing.get(60, TimeUnit.SECONDS);
+        Thread.sleep(200);
+        stop.set(true);
+        for (Future<?> f : clients) f.get(60, TimeUnit.SECONDS);
+        System.out.println("shutdown under load: answers by status " + codes + ", connections refused after close " + connectionRefused);
+        pool.shutdown();
+        assertTrue(codes.getOrDefault(200, new java.util.concurrent.atomic.AtomicInteger()).get() >= 20, "served before closing: " + codes);
+        for (int code : codes.keySet()) assertTrue(code == 200 || code == 503, "only answers and refusals: " + codes);
+    }
 }
