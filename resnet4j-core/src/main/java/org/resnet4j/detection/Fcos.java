@@ -20,7 +20,9 @@ import org.resnet4j.tensor.Tensor;
  *
  * <p>{@link #detect} is torchvision's eval-mode forward: images in, detections (boxes in the
  * original images' pixels, scores, labels) out, post-processed as
- * {@code FCOS.postprocess_detections}. As
+ * {@code FCOS.postprocess_detections}. {@link #losses} is its train-mode forward: images and
+ * targets in, the loss dict {classification, bbox_regression, bbox_ctrness} out, each a 0-d
+ * Variable to call backward on (their sum, as torchvision's references train). As
  * {@link MultiOutput}, {@link #forwardAll} runs an already transformed batch through the backbone
  * and head and names the dense outputs "cls_logits", "bbox_regression", "bbox_ctrness", so that
  * summaries and meta (shape-only) passes work as for the other models.
@@ -154,6 +156,18 @@ public final class Fcos extends Module implements MultiOutput {
             out.add(new Detections(b, d.scores(), d.labels()));
         }
         return out;
+    }
+
+    /** torchvision's train-mode forward: {classification, bbox_regression, bbox_ctrness}, each 0-d, with the graph recorded. */
+    public LinkedHashMap<String, Variable> losses(List<Tensor> images, List<DetectionTarget> targets) {
+        if (targets == null) throw new IllegalArgumentException("targets should not be none when in training mode");
+        if (targets.size() != images.size()) {
+            throw new IllegalArgumentException(images.size() + " images but " + targets.size() + " targets");
+        }
+        Pass p = run(images, targets);
+        FcosHead.Outputs o = p.outputs();
+        return FcosLoss.compute(o.clsLogits(), o.bboxRegression(), o.bboxCtrness(), p.anchors(), p.anchorsPerLevel(), p.targets(),
+                options.centerSamplingRadius(), boxCoder);
     }
 
     /** The dense outputs for an already transformed batch [N, 3, H, W]: "cls_logits", "bbox_regression", "bbox_ctrness". */
