@@ -9,7 +9,7 @@ import org.resnet4j.tensor.Tensor;
  * eq. 5): per element, FL = alpha_t (1 - p_t)^gamma BCE(x, t), with p = sigmoid(x),
  * p_t = p t + (1 - p)(1 - t) and alpha_t = alpha t + (1 - alpha)(1 - t). The (1 - p_t)^gamma
  * factor scales down the loss of the many easy negatives of a dense detector, so the few hard
- * examples drive training; FCOS classifies with it (Tian et al. 2019). alpha < 0 drops the alpha
+ * examples drive training; FCOS classifies with it (Tian et al. 2019). {@code alpha < 0} drops the alpha
  * weighting, as torchvision. The BCE is the stable form max(x, 0) - x t + log(1 + exp(-|x|)).
  *
  * <p>Inputs (logits) and targets of one shape; targets may be soft (in [0, 1]) and get a
