@@ -92,6 +92,21 @@ class FcosHeadTest {
     }
 
     @Test
+    void aMetaModelGivesTheOutputShapesOfAnInputSize() {
+        Fcos m = org.resnet4j.nn.Module.buildMeta(() -> Fcos.create("fcos_resnet50_fpn", 91, true));
+        int h = 800, w = 1344; // 800x1333 padded to multiples of 32
+        var out = m.forwardAll(Variable.constant(Tensor.meta(2, 3, h, w)));
+        int rows = 0;
+        for (int s = 8; s <= 32; s *= 2) rows += (h / s) * (w / s); // P3..P5
+        int gh = (h / 32 + 1) / 2, gw = (w / 32 + 1) / 2; // P6: 3x3 stride-2 conv with padding 1
+        rows += gh * gw + ((gh + 1) / 2) * ((gw + 1) / 2); // and P7 from it
+        assertArrayEquals(new int[] {2, rows, 91}, out.get("cls_logits").shape());
+        assertArrayEquals(new int[] {2, rows, 4}, out.get("bbox_regression").shape());
+        assertArrayEquals(new int[] {2, rows, 1}, out.get("bbox_ctrness").shape());
+        assertArrayEquals(new int[] {2, rows, 91}, m.forward(Variable.constant(Tensor.meta(2, 3, h, w))).shape());
+    }
+
+    @Test
     void anchorPointsSitOnTheStrideGrid() {
         AnchorGenerator g = AnchorGenerator.fcosDefault();
         // a 160x192 batch: P3..P5 at strides 8, 16, 32; P6 (3x3) and P7 (2x2) at 160 // 3 = 53 and 80 vertically
