@@ -125,10 +125,11 @@ def nms_margin(boxes, labels, thresh):
     return margin
 
 
-# postprocessing configurations over the same head outputs: (name, NMS IoU threshold); the score
-# threshold is chosen below (about 400 candidates per image); with 91 classes the default 0.6
-# suppresses few boxes, so a second one at 0.3 makes NMS decide more
-POST = [("nms0.6", 0.6), ("nms0.3", 0.3)]
+# postprocessing configurations over the same head outputs: (name, NMS IoU threshold, candidates
+# kept per level); the score threshold is chosen below (about 400 candidates per image); with 91
+# classes the default 0.6 suppresses few boxes, so a second one at 0.3 makes NMS decide more, and
+# a third keeps only 40 candidates per level, so the top-k cut decides too
+POST = [("nms0.6", 0.6, 1000), ("nms0.3", 0.3, 1000), ("nms0.6_top40", 0.6, 40)]
 
 
 def make_eval():
@@ -144,11 +145,13 @@ def make_eval():
     meta["score_thresh"] = repr(thresh)
     meta["score_thresh_margin"] = "%.3e" % thresh_margin
     meta["levels"] = ";".join("%d,%d" % tuple(f.shape[-2:]) for f in feats)
-    meta["post"] = ";".join("%s,%r" % p for p in POST)
+    meta["post"] = ";".join("%s,%r,%d" % p for p in POST)
     m.score_thresh = thresh
-    for name, nms in POST:
+    n_per = [f.shape[2] * f.shape[3] for f in feats]
+    for name, nms, topk in POST:
         m.nms_thresh = nms
-        m32 = build(score_thresh=thresh, nms_thresh=nms).float().eval()
+        m.topk_candidates = topk
+        m32 = build(score_thresh=thresh, nms_thresh=nms, topk_candidates=topk).float().eval()
         with torch.no_grad():
             dets = m(ims)
             dets32 = m32(images(torch.float32))
@@ -170,6 +173,13 @@ def make_eval():
                                             il.image_sizes[j])
             margin = nms_margin(b, idx % 91, nms)
             assert margin > 1e-4, margin
+            # the top-k cut per level: the topk-th and the next score apart
+            for lv in s.split([n * 91 for n in n_per]):
+                srt = torch.sort(lv[lv > thresh], descending=True)[0]
+                if len(srt) > topk:
+                    assert float(srt[topk - 1] - srt[topk]) > 5e-6, (name, j)
+                    meta[p + "topk_cut_margin"] = "%.3e" % min(float(meta.get(p + "topk_cut_margin", "inf")),
+                                                               float(srt[topk - 1] - srt[topk]))
             meta[p + "candidates"] = str(len(idx))
             meta[p + "nms_margin"] = "%.3e" % margin
             meta[p + "kept_by_nms"] = str(len(allkept[j]["scores"]))

@@ -68,6 +68,10 @@ public final class Fcos extends Module implements MultiOutput {
         public Options withNmsThresh(float t) {
             return new Options(minSize, maxSize, centerSamplingRadius, scoreThresh, t, detectionsPerImg, topkCandidates);
         }
+
+        public Options withTopkCandidates(int k) {
+            return new Options(minSize, maxSize, centerSamplingRadius, scoreThresh, nmsThresh, detectionsPerImg, k);
+        }
     }
 
     public Fcos(BackboneWithFpn backbone, int numClasses, Options options) {
@@ -134,7 +138,11 @@ public final class Fcos extends Module implements MultiOutput {
         return new Pass(il, out, anchors, perLevel, resized);
     }
 
-    /** Detections per image, boxes in each original image's pixels (torchvision's eval-mode forward); no graph is recorded. */
+    /**
+     * Detections per image, boxes in each original image's pixels (torchvision's eval-mode
+     * forward); no graph is recorded. Call {@link #eval()} first, as with torchvision: a
+     * BatchNorm2d backbone (no weights given) in train mode would use, and update, batch statistics.
+     */
     public List<Detections> detect(List<Tensor> images) {
         try (var ignored = GradMode.noGrad()) {
             Pass p = run(images, null);

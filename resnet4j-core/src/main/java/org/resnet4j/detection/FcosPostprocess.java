@@ -53,12 +53,8 @@ final class FcosPostprocess {
                         }
                     }
                 }
-                // topk: the best min(topk, m) by decreasing score (stable: ties in index order)
-                Integer[] order = new Integer[m];
-                for (int i = 0; i < m; i++) order[i] = i;
-                float[] fsc = sc;
-                Arrays.sort(order, (p, q) -> Float.compare(fsc[q], fsc[p]));
                 int take = Math.min(topkCandidates, m);
+                Integer[] order = topk(sc, m, take);
                 Tensor codes = Tensor.zeros(take, 4), refs = Tensor.zeros(take, 4);
                 for (int i = 0; i < take; i++) {
                     int a = idx[order[i]] / k;
@@ -91,6 +87,30 @@ final class FcosPostprocess {
             out.add(new Detections(kb, ks, kl));
         }
         return out;
+    }
+
+    /**
+     * The positions of the {@code take} largest of {@code sc[0..m)}, by decreasing score, ties in
+     * index order (torch.topk's order among equal scores is unspecified). At 800x1333 a level has
+     * up to 1.5 million candidates and keeps 1000, so the cut-off score is found on a primitive
+     * copy first and only the candidates above it are sorted.
+     */
+    static Integer[] topk(float[] sc, int m, int take) {
+        int[] chosen = new int[take];
+        if (take < m) {
+            float[] sorted = Arrays.copyOf(sc, m);
+            Arrays.sort(sorted);
+            float cut = sorted[m - take]; // the take-th largest
+            int n = 0;
+            for (int i = 0; i < m; i++) if (sc[i] > cut) chosen[n++] = i;
+            for (int i = 0; i < m && n < take; i++) if (sc[i] == cut) chosen[n++] = i;
+        } else {
+            for (int i = 0; i < take; i++) chosen[i] = i;
+        }
+        Integer[] order = new Integer[take];
+        for (int i = 0; i < take; i++) order[i] = chosen[i];
+        Arrays.sort(order, (p, q) -> Float.compare(sc[q], sc[p])); // stable: ties stay in index order
+        return order;
     }
 
     /** torch.sigmoid in float32 (computed in double, rounded once). */

@@ -20,7 +20,8 @@ import org.resnet4j.testing.FormulaWeights;
 /**
  * torchvision 0.14's FCOS at inference against tools/make_fcos_goldens.py (float64, formula
  * weights): the transform (normalize, resize, pad), the anchors, the head's three outputs per
- * level and the detections after post-processing (two NMS thresholds), for a batch of a 3x120x160
+ * level and the detections after post-processing (two NMS thresholds; 1000 and 40 candidates per
+ * level), for a batch of a 3x120x160
  * and a 3x100x90 image with min_size 128, max_size 192; and the head's keys and the model's
  * parameter counts.
  */
@@ -152,9 +153,10 @@ class FcosParityTest {
         System.out.println(report);
         float thresh = (float) Double.parseDouble(meta.get("score_thresh"));
         for (String post : meta.get("post").split(";")) {
-            String name = post.split(",")[0];
-            float nms = Float.parseFloat(post.split(",")[1]);
-            m.setOptions(m.options().withScoreThresh(thresh).withNmsThresh(nms));
+            String[] cfg = post.split(",");
+            String name = cfg[0];
+            m.setOptions(m.options().withScoreThresh(thresh).withNmsThresh(Float.parseFloat(cfg[1]))
+                    .withTopkCandidates(Integer.parseInt(cfg[2])));
             List<Detections> dets = m.postprocess(p, ims);
             for (int j = 0; j < ims.size(); j++) {
                 String k = name + "/det" + j + "/";
@@ -173,6 +175,15 @@ class FcosParityTest {
         // detect() is the same pass and post-processing
         List<Detections> again = m.detect(ims);
         assertEquals(0f, Tensor.maxAbsDiff(m.postprocess(p, ims).get(0).boxes(), again.get(0).boxes()));
+    }
+
+    @Test
+    void topkKeepsTheLargestScoresWithTiesInIndexOrder() {
+        float[] sc = {0.5f, 0.9f, 0.5f, 0.7f, 0.5f, 0.1f};
+        assertArrayEquals(new Integer[] {1, 3, 0}, FcosPostprocess.topk(sc, 6, 3));
+        assertArrayEquals(new Integer[] {1, 3, 0, 2, 4}, FcosPostprocess.topk(sc, 6, 5));
+        assertArrayEquals(new Integer[] {1, 3, 0, 2, 4, 5}, FcosPostprocess.topk(sc, 6, 6));
+        assertArrayEquals(new Integer[] {1, 0, 2}, FcosPostprocess.topk(sc, 3, 3));
     }
 
     /** Rows [start, start + n) of every image of an [N, R, K] tensor. */
