@@ -30,12 +30,13 @@ import org.resnet4j.testing.FormulaWeights;
 class FcosLossParityTest {
     private static final double TOL = 1e-4;
     /**
-     * For the ResNet body's parameter (layer4.0.conv1): its gradient comes back through the head's
-     * and the pyramid's 3x3 convs, whose backward runs on Winograd F(2x2, 3x3) in float32; under
-     * the formula weights that gradient cancels heavily, and the transform's rounding leaves 1.4e-4
-     * of its norm (1.3e-3 of the largest value on out-channel 0). With
-     * -Dresnet4j.conv.winograd=false the same check is within 1e-6: the rounding, not the
-     * semantics. Everything in the head and the pyramid is held to TOL.
+     * For the ResNet body's parameter (layer4.0.conv1): its gradient comes back through the head,
+     * the pyramid and two bottlenecks, and under the formula weights it cancels heavily, so float32
+     * cannot hold it to TOL: PyTorch's own float32 gradient is 1.8e-3 (L2) from float64's, and
+     * here 1.4e-4 of its norm and 1.3e-3 of the largest value on out-channel 0 are left (mostly
+     * the rounding of the Winograd F(2x2, 3x3) backward of the head's and pyramid's 3x3 convs:
+     * with -Dresnet4j.conv.winograd=false the norm is within 1e-6). Everything in the head and
+     * the pyramid is held to TOL.
      */
     private static final double BODY_TOL = 3e-3;
     private static SafeTensors.Contents golden;
@@ -119,7 +120,10 @@ class FcosLossParityTest {
             }
             double tol = name.startsWith("backbone.body.") ? BODY_TOL : TOL;
             if (!(err <= tol)) failures.add(String.format("%s: relative error %.2e", k, err));
-            if (name.startsWith("backbone.body.")) report.append(String.format("%n  %s %.1e", k, err));
+            if (name.startsWith("backbone.body.")) {
+                report.append(String.format("%n  %s %.1e (PyTorch float32, L2 of the difference: %s)", k, err,
+                        meta.get(c + "/torch_f32_grad_rel_err/" + name)));
+            }
         }
         assertEquals(List.of(), failures);
         report.append(String.format("%n  %d gradient checks, worst relative error in head and pyramid %.1e (%s); PyTorch float32 gradients: %s", checked, worst,
