@@ -33,7 +33,7 @@ class ArchitectureTest {
             Map.entry("data", Set.of("kernels", "tensor")),
             Map.entry("data.dense", Set.of("data", "io.json", "tensor")),
             Map.entry("detection.ops", Set.of("autograd", "tensor")),
-            Map.entry("detection", Set.of("models", "nn", "autograd", "autograd.ops")),
+            Map.entry("detection", Set.of("detection.ops", "models", "nn", "autograd", "autograd.ops", "tensor")),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
             Map.entry("io.onnx", Set.of("io", "models", "nn", "autograd", "autograd.ops", "kernels", "tensor")),
