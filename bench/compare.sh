@@ -3,7 +3,7 @@
 # alternately, A B A B, ROUNDS times per figure, on the same threads; prints the median of each
 # and the ratio. The machines are shared and noisy: only ratios from one run mean anything.
 #
-#   bench/compare.sh [FIGURE...]     FIGURE: gemm r18i r50i r20t r56t r50t deeplab fcn (default: the classifiers)
+#   bench/compare.sh [FIGURE...]     FIGURE: gemm r18i r50i r20t r56t r50t fcos deeplab fcn (default: the classifiers)
 #   ROUNDS=3 THREADS=2 ANCHOR=../shared/bench/torch_anchor.py PYTHON=/usr/bin/python3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ ours() { # figure -> JSON lines
           ./resnet4j bench --model resnet20 --batch 128 --size 28 --in-channels 1 --train --threads "$THREADS" ;;
     r56t) ./resnet4j bench --model resnet56 --batch 128 --size 32 --train --threads "$THREADS" ;;
     r50t) ./resnet4j bench --model resnet50 --batch 16 --train --threads "$THREADS" ;;
+    fcos) ./resnet4j bench --model fcos_resnet50_fpn --threads "$THREADS" --min-seconds 8 ;;
     deeplab) ./resnet4j bench --model deeplabv3_resnet50 --size 520 --threads "$THREADS" --min-seconds 8 ;;
     fcn) ./resnet4j bench --model fcn_resnet50 --size 520 --threads "$THREADS" --min-seconds 8 ;;
   esac

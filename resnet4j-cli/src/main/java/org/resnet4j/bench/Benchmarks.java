@@ -114,6 +114,21 @@ public final class Benchmarks {
         return r;
     }
 
+    /**
+     * FCOS's eval forward on one random image of {@code h x w} (its transform resizes it, min side
+     * 800 for fcos_resnet50_fpn), post-processing included, as the anchor's {@code dense} times
+     * torchvision's model on a list of one image.
+     */
+    public static Map<String, Object> detection(String model, int h, int w, double minSeconds) {
+        org.resnet4j.detection.Fcos m = org.resnet4j.detection.Fcos.create(model, 91, false);
+        m.eval();
+        Tensor x = Tensor.uniform(0, 0, 1, 3, h, w);
+        double t = time(() -> m.detect(List.of(x)), minSeconds, 1);
+        Map<String, Object> r = row(model + " inference", 1, 0, 1 / t);
+        r.put("size", List.of(h, w));
+        return r;
+    }
+
     /** One SGD step (momentum 0.9, weight decay 5e-4, as the anchor) on random data with 10 classes. */
     public static Map<String, Object> training(String model, int batch, int size, int inChannels, double minSeconds) {
         Module m = Models.create(model, ModelConfig.defaults(10).withInChannels(inChannels));

@@ -57,6 +57,13 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(Json.write(Benchmarks.segmentation(model, hw, hw, minSeconds)));
             return 0;
         }
+        if (model.startsWith("fcos_")) {
+            // a detector: one 480x640 image by default (the anchor's), its transform resizing it
+            if (train || against != null || batch != 1) throw new IllegalArgumentException(model + ": bench times a detector's inference at batch 1");
+            int h = size != null ? size : 480, w = size != null ? size : 640;
+            System.out.println(Json.write(Benchmarks.detection(model, h, w, minSeconds)));
+            return 0;
+        }
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();
         if (against != null) return against(s);
         Benchmarks.setProfile(profile);

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The resnet4j command line: thin commands that parse, call the library and print. */
 @Command(name = "resnet4j", mixinStandardHelpOptions = true, version = "resnet4j 0.1.0",
         description = "Deep residual networks for the JVM.",
-        subcommands = {ModelsCommand.class, InfoCommand.class, InitCommand.class, ConvertCommand.class, ForwardCommand.class, TrainCommand.class, FinetuneCommand.class, EvalCommand.class, PredictCommand.class, SegmentCommand.class, EmbedCommand.class, BenchCommand.class, GradflowCommand.class, ExperimentCommand.class, ExportCommand.class, ServeCommand.class, DemoCommand.class,
+        subcommands = {ModelsCommand.class, InfoCommand.class, InitCommand.class, ConvertCommand.class, ForwardCommand.class, TrainCommand.class, FinetuneCommand.class, EvalCommand.class, PredictCommand.class, SegmentCommand.class, DetectCommand.class, EmbedCommand.class, BenchCommand.class, GradflowCommand.class, ExperimentCommand.class, ExportCommand.class, ServeCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
