@@ -32,6 +32,7 @@ class ArchitectureTest {
             Map.entry("data", Set.of("kernels", "tensor")),
             Map.entry("detection.ops", Set.of("autograd", "tensor")),
             Map.entry("detection", Set.of("models", "nn", "autograd", "autograd.ops")),
+            Map.entry("metrics", Set.of()),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
             Map.entry("io.onnx", Set.of("io", "models", "nn", "autograd", "autograd.ops", "kernels", "tensor")),
