@@ -42,9 +42,9 @@ public final class CocoEvaluator {
     private final long[] categories;
     private final Map<Long, Integer> imageIndex = new HashMap<>();
     private final Map<Long, Integer> categoryIndex = new HashMap<>();
-    /** [category * images + image]: ground truth and detections in input order. */
-    private final List<List<Gt>> gts;
-    private final List<List<Dt>> dts;
+    /** [category * images + image]: ground truth and detections in input order; null while empty (COCO has 400,000 cells). */
+    private final List<Gt>[] gts;
+    private final List<Dt>[] dts;
     private int dropped;
 
     private record Gt(CocoBox box, double area, boolean crowd) {}
@@ -55,6 +55,7 @@ public final class CocoEvaluator {
      * @param imageIds every image of the dataset (COCO's {@code images}), no id twice
      * @param categoryIds every category (COCO's {@code categories}), no id twice
      */
+    @SuppressWarnings("unchecked")
     public CocoEvaluator(long[] imageIds, long[] categoryIds) {
         // pycocotools evaluates images and categories in sorted id order (np.unique), which
         // decides how equal scores on different images are ordered
@@ -62,13 +63,9 @@ public final class CocoEvaluator {
         categories = sortedUnique(categoryIds, "category");
         for (int i = 0; i < images.length; i++) imageIndex.put(images[i], i);
         for (int k = 0; k < categories.length; k++) categoryIndex.put(categories[k], k);
-        int cells = images.length * categories.length;
-        gts = new ArrayList<>(cells);
-        dts = new ArrayList<>(cells);
-        for (int c = 0; c < cells; c++) {
-            gts.add(new ArrayList<>());
-            dts.add(new ArrayList<>());
-        }
+        int cells = Math.multiplyExact(images.length, categories.length);
+        gts = new List[cells];
+        dts = new List[cells];
     }
 
     /** The IoU thresholds (10), exactly pycocotools' doubles. */
@@ -96,7 +93,9 @@ public final class CocoEvaluator {
         int i = image(imageId, "ground truth");
         Integer k = categoryIndex.get(categoryId);
         if (k == null) throw new IllegalArgumentException("ground truth category_id " + categoryId + " is not among the categories " + Arrays.toString(categories));
-        gts.get(k * images.length + i).add(new Gt(box, area, crowd));
+        int c = k * images.length + i;
+        if (gts[c] == null) gts[c] = new ArrayList<>();
+        gts[c].add(new Gt(box, area, crowd));
     }
 
     /** Adds a detection; one of a category not in the list is dropped and counted, as pycocotools drops it. */
@@ -108,7 +107,9 @@ public final class CocoEvaluator {
             dropped++;
             return;
         }
-        dts.get(k * images.length + i).add(new Dt(box, score));
+        int c = k * images.length + i;
+        if (dts[c] == null) dts[c] = new ArrayList<>();
+        dts[c].add(new Dt(box, score));
     }
 
     /** Runs the evaluation over everything added so far. */
@@ -123,8 +124,8 @@ public final class CocoEvaluator {
         for (int k = 0; k < kk; k++) {
             ImageEvaluation[][] perImage = new ImageEvaluation[a][ni];
             for (int i = 0; i < ni; i++) {
-                List<Gt> g = gts.get(k * ni + i);
-                List<Dt> d = sortedByScore(dts.get(k * ni + i), maxDet);
+                List<Gt> g = gts[k * ni + i] == null ? List.of() : gts[k * ni + i];
+                List<Dt> d = dts[k * ni + i] == null ? List.of() : sortedByScore(dts[k * ni + i], maxDet);
                 if (g.isEmpty() && d.isEmpty()) continue; // pycocotools: evaluateImg returns None
                 double[] gtArea = new double[g.size()];
                 boolean[] crowd = new boolean[g.size()];
