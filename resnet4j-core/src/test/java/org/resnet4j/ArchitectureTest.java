@@ -34,6 +34,7 @@ class ArchitectureTest {
             Map.entry("data.dense", Set.of("data", "io.json", "tensor")),
             Map.entry("detection.ops", Set.of("autograd", "tensor")),
             Map.entry("detection", Set.of("detection.ops", "models", "nn", "autograd", "autograd.ops", "tensor")),
+            Map.entry("metrics", Set.of()),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
             Map.entry("io.onnx", Set.of("io", "models", "nn", "autograd", "autograd.ops", "kernels", "tensor")),

@@ -54,14 +54,18 @@ final class BenchCommand implements Callable<Integer> {
             // a dense model: one image of --size (default 520, torchvision's), both outputs
             if (train || against != null || batch != 1) throw new IllegalArgumentException(model + ": bench times a segmenter's inference at batch 1");
             int hw = size != null ? size : org.resnet4j.segmentation.SegmentationModels.get(model).defaultSize();
+            Benchmarks.setProfile(profile);
             System.out.println(Json.write(Benchmarks.segmentation(model, hw, hw, minSeconds)));
+            if (profile) System.out.print(Benchmarks.lastProfile());
             return 0;
         }
         if (model.startsWith("fcos_")) {
             // a detector: one 480x640 image by default (the anchor's), its transform resizing it
             if (train || against != null || batch != 1) throw new IllegalArgumentException(model + ": bench times a detector's inference at batch 1");
             int h = size != null ? size : 480, w = size != null ? size : 640;
+            Benchmarks.setProfile(profile);
             System.out.println(Json.write(Benchmarks.detection(model, h, w, minSeconds)));
+            if (profile) System.out.print(Benchmarks.lastProfile());
             return 0;
         }
         int s = size != null ? size : org.resnet4j.models.Models.get(model).defaultSize();

@@ -18,7 +18,7 @@ import org.resnet4j.testing.SourceGraph;
 class CliArchitectureTest {
     static final SourceGraph MAIN = new SourceGraph(Path.of("src/main/java"));
     static final Set<String> CORE = Set.of("serve", "tensor", "kernels", "autograd", "autograd.ops", "nn", "models", "data", "train",
-            "io", "io.json", "io.safetensors", "io.pth", "io.onnx", "segmentation", "detection", "detection.ops", "data.dense");
+            "io", "io.json", "io.safetensors", "io.pth", "io.onnx", "segmentation", "detection", "detection.ops", "data.dense", "metrics");
 
     @Test
     void packagesUseOnlyTheLayersBelowThem() {
