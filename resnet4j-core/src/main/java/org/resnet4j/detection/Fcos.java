@@ -8,6 +8,7 @@ import org.resnet4j.autograd.Variable;
 import org.resnet4j.nn.Module;
 import org.resnet4j.nn.MultiOutput;
 import org.resnet4j.nn.Parameter;
+import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -142,13 +143,25 @@ public final class Fcos extends Module implements MultiOutput {
      * Detections per image, boxes in each original image's pixels (torchvision's eval-mode
      * forward); no graph is recorded. Call {@link #eval()} first, as with torchvision: a
      * BatchNorm2d backbone (no weights given) in train mode would use, and update, batch statistics.
+     * One call at a time (calls are serialized), as {@link org.resnet4j.nn.Inference}.
      */
-    public List<Detections> detect(List<Tensor> images) {
-        try (var ignored = GradMode.noGrad()) {
+    public synchronized List<Detections> detect(List<Tensor> images) {
+        // activation arrays reused from call to call, as nn.Inference does: at 800x1088 a layer1
+        // activation is 57 MB, and allocating (and zeroing) each afresh took as long as the convs
+        try (var scope = buffers.open(); var ignored = GradMode.noGrad()) {
             Pass p = run(images, null);
-            return postprocess(p, images);
+            List<Detections> out = new ArrayList<>();
+            for (Detections d : postprocess(p, images)) out.add(new Detections(kept(d.boxes()), kept(d.scores()), d.labels()));
+            return out;
         }
     }
+
+    /** A tensor that outlives the call: copied when it lives in the reused pool. */
+    private static Tensor kept(Tensor t) {
+        return BufferPool.isPooled(t.data()) ? t.copy() : t;
+    }
+
+    private final BufferPool buffers = new BufferPool();
 
     /** The detections of a pass, mapped back to the original images' sizes (transform.postprocess). */
     public List<Detections> postprocess(Pass p, List<Tensor> images) {
