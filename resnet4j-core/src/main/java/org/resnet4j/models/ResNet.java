@@ -23,7 +23,7 @@ import org.resnet4j.nn.Sequential;
  * {@link IntermediateLayerGetter} keeps conv1..layer4.
  */
 public final class ResNet extends Module {
-    /** A residual block kind: its channel expansion and its constructor. */
+    /** A residual block kind and its channel expansion. */
     public enum Block {
         BASIC(BasicBlock.EXPANSION), BOTTLENECK(Bottleneck.EXPANSION);
 
@@ -32,7 +32,6 @@ public final class ResNet extends Module {
         Block(int expansion) {
             this.expansion = expansion;
         }
-
     }
 
     private final Block block;
