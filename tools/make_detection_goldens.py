@@ -70,15 +70,9 @@ def make_ops():
     out = {}
 
     def case(name, fn, *inputs, dtype=torch.float64):
-        xs = [t.to(dtype).clone().requires_grad_(True) for t in inputs]
-        y = fn(*xs)
-        r = torch.randn(y.shape, dtype=torch.float64, generator=gen).to(dtype)
-        (y * r).sum().backward()
-        for i, x in enumerate(xs):
-            out["%s/in%d" % (name, i)] = x.detach()
-            out["%s/grad%d" % (name, i)] = x.grad
-        out[name + "/out"] = y.detach()
-        out[name + "/r"] = r
+        # r from this script's own generator, drawn in float64 whatever the op's dtype
+        make_goldens.op_case(out, name, fn, [t.to(dtype).clone() for t in inputs],
+                             lambda y: torch.randn(y.shape, dtype=torch.float64, generator=gen).to(dtype))
 
     def randn(*shape):
         return torch.randn(*shape, generator=gen, dtype=torch.float64)

@@ -269,6 +269,26 @@ def make_case(name, mode):
           os.path.getsize(path) / 1024.0, loss.item(), ", ".join("%s %.1e" % (k[14:], v) for k, v in f32.items())))
 
 
+def default_r(y):
+    """The weights r of sum(y * r): standard normal from torch's global generator, 1 for a scalar y."""
+    return torch.randn(y.shape, dtype=torch.float64) if y.dim() > 0 else torch.ones((), dtype=torch.float64)
+
+
+def op_case(out, name, fn, inputs, make_r):
+    """One op golden into `out`: y = fn(*inputs) and the gradient of sum(y * r) for r = make_r(y),
+    stored as name/in{i}, name/grad{i}, name/out and name/r, the layout the Java op tests read.
+    The inputs become leaves that require grad (callers pass tensors of the dtype they want)."""
+    xs = [t.requires_grad_(True) for t in inputs]
+    y = fn(*xs)
+    r = make_r(y)
+    (y * r).sum().backward()
+    for i, x in enumerate(xs):
+        out["%s/in%d" % (name, i)] = x.detach()
+        out["%s/grad%d" % (name, i)] = x.grad
+    out[name + "/out"] = y.detach()
+    out[name + "/r"] = r
+
+
 def make_ops():
     """Single ops on small inputs, float64: forward output and the gradient of sum(y * r)
     for a fixed r (both stored), so each op's PyTorch semantics (output sizes, tie rules,
@@ -277,15 +297,7 @@ def make_ops():
     out = {}
 
     def case(name, fn, *inputs):
-        xs = [t.double().requires_grad_(True) for t in inputs]
-        y = fn(*xs)
-        r = torch.randn(y.shape, dtype=torch.float64) if y.dim() > 0 else torch.ones((), dtype=torch.float64)
-        (y * r).sum().backward()
-        for i, x in enumerate(xs):
-            out["%s/in%d" % (name, i)] = x.detach()
-            out["%s/grad%d" % (name, i)] = x.grad
-        out[name + "/out"] = y.detach()
-        out[name + "/r"] = r
+        op_case(out, name, fn, [t.double() for t in inputs], default_r)
 
     x = torch.randn(2, 3, 5, 7)
     case("nearest_up", lambda t: F.interpolate(t, size=(8, 11), mode="nearest"), x)

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 import torchvision
 
 import tensorfile
-from make_goldens import FORMULA, hash_uniform, init_weights, rel_err
+from make_goldens import FORMULA, default_r, hash_uniform, init_weights, op_case, rel_err
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "resnet4j-core", "src", "test", "resources", "goldens")
@@ -153,15 +153,7 @@ def make_ops():
     out = {}
 
     def case(name, fn, *inputs):
-        xs = [t.double().requires_grad_(True) for t in inputs]
-        y = fn(*xs)
-        r = torch.randn(y.shape, dtype=torch.float64) if y.dim() > 0 else torch.ones((), dtype=torch.float64)
-        (y * r).sum().backward()
-        for i, x in enumerate(xs):
-            out["%s/in%d" % (name, i)] = x.detach()
-            out["%s/grad%d" % (name, i)] = x.grad
-        out[name + "/out"] = y.detach()
-        out[name + "/r"] = r
+        op_case(out, name, fn, [t.double() for t in inputs], default_r)
 
     x = torch.randn(2, 3, 5, 7)
     bil = dict(mode="bilinear")

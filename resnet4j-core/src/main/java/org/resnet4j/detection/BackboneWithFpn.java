@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import org.resnet4j.autograd.Variable;
+import org.resnet4j.models.IntermediateLayerGetter;
 import org.resnet4j.models.Models;
 import org.resnet4j.models.ResNet;
 import org.resnet4j.nn.BatchNorm2d;

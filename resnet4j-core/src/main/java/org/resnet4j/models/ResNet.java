@@ -19,9 +19,11 @@ import org.resnet4j.nn.Sequential;
  * 3x3/2 max pool, four stages of blocks at 64/128/256/512 planes (x expansion), global average
  * pooling and a linear classifier. {@link #makeLayer} puts the stride (or, with
  * replaceStrideWithDilation, the dilation) on each stage's first block, as torchvision's _make_layer.
+ * {@link #forDensePrediction} builds the same network as the trunk of a segmentation model, whose
+ * {@link IntermediateLayerGetter} keeps conv1..layer4.
  */
 public final class ResNet extends Module {
-    /** A residual block kind: its channel expansion and its constructor. */
+    /** A residual block kind and its channel expansion. */
     public enum Block {
         BASIC(BasicBlock.EXPANSION), BOTTLENECK(Bottleneck.EXPANSION);
 
@@ -30,15 +32,11 @@ public final class ResNet extends Module {
         Block(int expansion) {
             this.expansion = expansion;
         }
-
-        Module create(int inplanes, int planes, int stride, Module downsample, int groups, int baseWidth, int dilation) {
-            return this == BASIC
-                    ? new BasicBlock(inplanes, planes, stride, downsample, groups, baseWidth, dilation)
-                    : new Bottleneck(inplanes, planes, stride, downsample, groups, baseWidth, dilation);
-        }
     }
 
     private final Block block;
+    /** Whether basic blocks may be dilated ({@link #forDensePrediction}); torchvision's refuse. */
+    private final boolean atrousBasic;
     private final int groups, baseWidth;
     private int inplanes = 64, dilation = 1;
     private final Conv2d conv1;
@@ -52,8 +50,23 @@ public final class ResNet extends Module {
 
     /** resnet50 = new ResNet(BOTTLENECK, [3, 4, 6, 3], 1, 64, config). */
     public ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c) {
+        this(block, layers, groups, widthPerGroup, c, false);
+    }
+
+    /**
+     * The trunk of a dense-prediction model (segmentation): {@code new ResNet(block, layers, 1, 64,
+     * c)}, except that with {@code c.replaceStrideWithDilation()} basic blocks are dilated too
+     * ({@link BasicBlock#atrous}) where torchvision's BasicBlock refuses, so resnet18/34 can keep
+     * output stride 8. Bottleneck trunks are exactly torchvision's.
+     */
+    public static ResNet forDensePrediction(Block block, int[] layers, ModelConfig c) {
+        return new ResNet(block, layers, 1, 64, c, true);
+    }
+
+    private ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c, boolean atrousBasic) {
         if (layers.length != 4) throw new IllegalArgumentException("ResNet needs 4 stage depths, got " + layers.length);
         this.block = block;
+        this.atrousBasic = atrousBasic;
         this.groups = groups;
         this.baseWidth = widthPerGroup;
         boolean[] dil = c.replaceStrideWithDilation();
@@ -82,10 +95,21 @@ public final class ResNet extends Module {
             downsample = new Sequential(new Conv2d(inplanes, planes * block.expansion, 1, stride, 0),
                     new BatchNorm2d(planes * block.expansion));
         }
-        Sequential layer = new Sequential(block.create(inplanes, planes, stride, downsample, groups, baseWidth, previousDilation));
+        Sequential layer = new Sequential(createBlock(planes, stride, downsample, previousDilation));
         inplanes = planes * block.expansion;
-        for (int i = 1; i < blocks; i++) layer.add(block.create(inplanes, planes, 1, null, groups, baseWidth, dilation));
+        for (int i = 1; i < blocks; i++) layer.add(createBlock(planes, 1, null, dilation));
         return layer;
+    }
+
+    /**
+     * A block at {@code inplanes}; {@code blockDilation} is torchvision's dilation argument (the
+     * previous dilation on a stage's first block, where the stride would sit). An atrous basic
+     * block's conv2 takes the stage's dilation, which is already in {@link #dilation}.
+     */
+    private Module createBlock(int planes, int stride, Module downsample, int blockDilation) {
+        if (block == Block.BOTTLENECK) return new Bottleneck(inplanes, planes, stride, downsample, groups, baseWidth, blockDilation);
+        if (atrousBasic) return BasicBlock.atrous(inplanes, planes, stride, downsample, blockDilation, dilation);
+        return new BasicBlock(inplanes, planes, stride, downsample, groups, baseWidth, blockDilation);
     }
 
     /**

@@ -55,7 +55,7 @@ public final class SegmentationModels {
         add("fcn_resnet101", "FCN", "resnet101", true, 3, 4, 23, 3);
         add("deeplabv3_resnet50", "DeepLabV3", "resnet50", true, 3, 4, 6, 3);
         add("deeplabv3_resnet101", "DeepLabV3", "resnet101", true, 3, 4, 23, 3);
-        // small presets for CPU training: basic blocks, atrous (DilatedBasicBlock), same heads
+        // small presets for CPU training: basic blocks, atrous (ResNet.forDensePrediction), same heads
         add("fcn_resnet18", "FCN", "resnet18", false, 2, 2, 2, 2);
         add("fcn_resnet34", "FCN", "resnet34", false, 3, 4, 6, 3);
         add("deeplabv3_resnet18", "DeepLabV3", "resnet18", false, 2, 2, 2, 2);

@@ -15,6 +15,7 @@ import org.resnet4j.autograd.ops.PoolOps;
 import org.resnet4j.autograd.ops.UpsampleOp;
 import org.resnet4j.io.safetensors.SafeTensors;
 import org.resnet4j.tensor.Tensor;
+import org.resnet4j.testing.Goldens;
 
 /** Single ops against PyTorch (tools/make_goldens.py, float64): output and gradient of sum(y * r). */
 class OpsParityTest {
@@ -26,24 +27,7 @@ class OpsParityTest {
     }
 
     private static void check(String name, Function<Variable[], Variable> op) {
-        int n = 0;
-        while (g.containsKey(name + "/in" + n)) n++;
-        assertTrue(n > 0, "no golden for " + name);
-        Variable[] xs = new Variable[n];
-        for (int i = 0; i < n; i++) xs[i] = Variable.leaf(g.get(name + "/in" + i).copy());
-        Variable y = op.apply(xs);
-        Tensor want = g.get(name + "/out");
-        assertClose(name + " output", want.rank() == 0 ? want : want, y.value());
-        y.backward(g.get(name + "/r").reshape(y.shape()));
-        for (int i = 0; i < n; i++) assertClose(name + " grad of input " + i, g.get(name + "/grad" + i), xs[i].grad());
-    }
-
-    private static void assertClose(String what, Tensor want, Tensor got) {
-        assertTrue(want.size() == got.size(), what + ": size " + got.shapeString() + " vs " + want.shapeString());
-        float[] a = want.data(), b = got.data();
-        double scale = Math.max(want.maxAbs(), 1e-6), err = 0;
-        for (int i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-        assertTrue(err / scale <= 1e-5, what + ": relative error " + err / scale);
+        Goldens.checkOp(g, name, op);
     }
 
     @Test

@@ -1,6 +1,5 @@
 package org.resnet4j.autograd;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +14,7 @@ import org.resnet4j.autograd.ops.PoolOps;
 import org.resnet4j.autograd.ops.UpsampleOp;
 import org.resnet4j.io.safetensors.SafeTensors;
 import org.resnet4j.tensor.Tensor;
+import org.resnet4j.testing.Goldens;
 
 /**
  * The ops segmentation needs, against PyTorch in float64 (tools/make_seg_goldens.py writes
@@ -30,25 +30,7 @@ class SegmentationOpsParityTest {
     }
 
     private static void check(String name, Function<Variable[], Variable> op) {
-        int n = 0;
-        while (g.containsKey(name + "/in" + n)) n++;
-        assertTrue(n > 0, "no golden for " + name);
-        Variable[] xs = new Variable[n];
-        for (int i = 0; i < n; i++) xs[i] = Variable.leaf(g.get(name + "/in" + i).copy());
-        Variable y = op.apply(xs);
-        Tensor want = g.get(name + "/out");
-        assertTrue(y.value().hasShape(want.shape()), name + ": shape " + y.value().shapeString() + ", PyTorch " + want.shapeString());
-        assertClose(name + " output", want, y.value());
-        y.backward(g.get(name + "/r").reshape(y.shape()));
-        for (int i = 0; i < n; i++) assertClose(name + " grad of input " + i, g.get(name + "/grad" + i), xs[i].grad());
-    }
-
-    private static void assertClose(String what, Tensor want, Tensor got) {
-        float[] a = want.data(), b = got.data();
-        assertEquals(a.length, b.length, what + ": size");
-        double scale = Math.max(want.maxAbs(), 1e-6), err = 0;
-        for (int i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-        assertTrue(err / scale <= 1e-5, what + ": relative error " + err / scale);
+        Goldens.checkOp(g, name, op);
     }
 
     @Test

@@ -3,6 +3,9 @@ package org.resnet4j.models;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.resnet4j.testing.Goldens.assertClose;
+import static org.resnet4j.testing.Goldens.diff;
+import static org.resnet4j.testing.Goldens.l2;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -116,26 +119,5 @@ class PyTorchParityTest {
         if (t > spec) System.out.printf("%s %s: tolerance %.1e (PyTorch float32 is %s from float64)%n",
                 file.metadata().get("model"), what, t, torchErr);
         return t;
-    }
-
-    static Tensor diff(Tensor a, Tensor b) {
-        Tensor d = a.copy();
-        for (int i = 0; i < d.size(); i++) d.data()[i] -= b.data()[i];
-        return d;
-    }
-
-    static double l2(Tensor t) {
-        double s = 0;
-        for (float v : t.data()) s += (double) v * v;
-        return Math.sqrt(s);
-    }
-
-    static void assertClose(String what, Tensor want, Tensor got, double tol) {
-        assertNotNull(want, "golden lacks " + what);
-        assertNotNull(got, "no value for " + what);
-        assertTrue(want.sameShape(got), what + ": shape " + got.shapeString() + " vs golden " + want.shapeString());
-        double scale = Math.max(want.maxAbs(), 1e-6);
-        double err = Tensor.maxAbsDiff(want, got) / scale;
-        assertTrue(err <= tol, what + ": relative error " + err + " > " + tol + " (scale " + scale + ")");
     }
 }

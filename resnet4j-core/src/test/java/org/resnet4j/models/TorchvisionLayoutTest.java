@@ -18,6 +18,7 @@ import org.resnet4j.nn.BatchNorm2d;
 import org.resnet4j.nn.Module;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.testing.FormulaWeights;
+import org.resnet4j.testing.Goldens;
 
 /** State-dict keys, order and shapes equal torchvision's; dilation and zero-init behave as torchvision's. */
 class TorchvisionLayoutTest {
@@ -59,8 +60,8 @@ class TorchvisionLayoutTest {
             for (int i = 0; i < 64; i++) s += layer4[0].data()[c * 64 + i];
             mean.data()[c] = (float) (s / 64);
         }
-        PyTorchParityTest.assertClose("layer4 channel means", g.get("layer4_mean"), mean, 1e-4);
-        PyTorchParityTest.assertClose("output", g.get("output"), out.value(), 1e-4);
+        Goldens.assertClose("layer4 channel means", g.get("layer4_mean"), mean, 1e-4);
+        Goldens.assertClose("output", g.get("output"), out.value(), 1e-4);
     }
 
     @Test

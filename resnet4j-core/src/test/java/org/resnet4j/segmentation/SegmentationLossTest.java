@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.resnet4j.testing.Goldens.diff;
+import static org.resnet4j.testing.Goldens.l2;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -103,17 +105,5 @@ class SegmentationLossTest {
         assertTrue(Float.isFinite(SegmentationLoss.criterion(Map.of("out", out), mask).value().data()[0]));
         e = assertThrows(IllegalArgumentException.class, () -> SegmentationLoss.criterion(Map.of("out", out), Tensor.zeros(1, 5, 4)));
         assertTrue(e.getMessage().contains("[1, 5, 4]"), e.getMessage());
-    }
-
-    static Tensor diff(Tensor a, Tensor b) {
-        Tensor d = a.copy();
-        for (int i = 0; i < d.size(); i++) d.data()[i] -= b.data()[i];
-        return d;
-    }
-
-    static double l2(Tensor t) {
-        double s = 0;
-        for (float v : t.data()) s += (double) v * v;
-        return Math.sqrt(s);
     }
 }

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.resnet4j.autograd.GradMode;
 import org.resnet4j.autograd.Variable;
+import org.resnet4j.models.BasicBlock;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.testing.FormulaWeights;
 
@@ -91,10 +92,13 @@ class SegmentationModelsTest {
             assertTrue(f.get("aux").value().hasShape(1, 256, 8, 8), f.get("aux").value().shapeString());
         }
         var layer4 = net.namedModules();
-        assertTrue(layer4.get("backbone.layer4.0") instanceof DilatedBasicBlock b && b.describe().equals("DilatedBasicBlock(dilation=2,4)"),
+        assertTrue(layer4.get("backbone.layer4.0") instanceof BasicBlock b && b.describe().equals("BasicBlock(dilation=2,4)"),
                 layer4.get("backbone.layer4.0").describe());
-        assertEquals("DilatedBasicBlock(dilation=4,4)", layer4.get("backbone.layer4.1").describe());
-        assertEquals("DilatedBasicBlock(dilation=1,2)", layer4.get("backbone.layer3.0").describe());
+        assertEquals("BasicBlock(dilation=4,4)", layer4.get("backbone.layer4.1").describe());
+        assertEquals("BasicBlock(dilation=1,2)", layer4.get("backbone.layer3.0").describe());
+        assertEquals("BasicBlock", layer4.get("backbone.layer2.1").describe());
+        assertEquals("Conv2d(256, 512, kernel=3, stride=1, padding=2, dilation=2, bias=False)", layer4.get("backbone.layer4.0.conv1").describe());
+        assertEquals("Conv2d(512, 512, kernel=3, stride=1, padding=4, dilation=4, bias=False)", layer4.get("backbone.layer4.0.conv2").describe());
         assertEquals("Conv2d(512, 128, kernel=3, stride=1, padding=1, bias=False)", layer4.get("classifier.0").describe());
         assertEquals("Conv2d(256, 64, kernel=3, stride=1, padding=1, bias=False)", layer4.get("aux_classifier.0").describe());
     }
