@@ -1,0 +1,165 @@
+package org.resnet4j.spark;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.IntStream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.resnet4j.nn.Module;
+import org.resnet4j.nn.Parameter;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.Optimizer;
+
+/**
+ * Synchronous data-parallel training on Apache Spark, in the pattern of Spark MLlib's
+ * mini-batch gradient descent (GradientDescent.runMiniBatchSGD): one Spark job per step.
+ *
+ * <ol>
+ *   <li>The driver broadcasts the model's parameters and buffers
+ *       (https://spark.apache.org/docs/latest/rdd-programming-guide.html#broadcast-variables).</li>
+ *   <li>An RDD of {@code replicas} partitions, one replica index each, is aggregated with
+ *       {@code treeAggregate}: each task loads the weights into its executor's replica, runs the
+ *       forward and backward pass over its shard of the global batch ({@link BatchPlan}), and
+ *       the gradients are summed along a tree of depth {@value #TREE_DEPTH}, as MLlib sums them.</li>
+ *   <li>The driver puts the summed gradient on its own model's parameters and calls the core's
+ *       {@link Optimizer} ({@code SGD}, {@code AdamW}: the same classes, state and checkpoints as
+ *       single-machine training), then zeroes the gradients.</li>
+ * </ol>
+ *
+ * <p><b>Same math as one machine.</b> The global batch of step t is the single-machine batch of
+ * step t, and each replica's loss is its shard's summed loss over the <em>global</em> batch size
+ * (Goyal et al. 2017), so the summed gradient is the single-machine mean-loss gradient for every
+ * layer whose output does not depend on the other samples of the batch. Batch norm is the
+ * exception: as in PyTorch's DistributedDataParallel without SyncBatchNorm, each replica
+ * normalises with its own shard's statistics, and the running statistics kept (and broadcast at
+ * the next step) are replica 0's, as DDP's {@code broadcast_buffers=True} keeps rank 0's
+ * (https://pytorch.org/docs/stable/generated/torch.nn.parallel.DistributedDataParallel.html).
+ * The step then equals, to float rounding, a single process that runs each shard's forward and
+ * backward on its own and adds the gradients; with one replica, or without batch statistics, it
+ * equals plain single-machine training.
+ *
+ * <p>Replicas run wherever Spark places their tasks; each executor JVM keeps the replicas it has
+ * built. In local mode the tasks are threads of the driver's JVM and share resnet4j's one compute
+ * pool ({@link org.resnet4j.kernels.Parallel}); on a cluster give each task the cores the pool
+ * uses ({@code spark.task.cpus}). Not supported yet: batch transforms (MixUp, CutMix), dropout
+ * reseeding per step, gradient clipping and learning-rate schedules inside the trainer (set the
+ * optimizer's lr between steps).
+ */
+public final class SparkTrainer implements AutoCloseable {
+    /** treeAggregate's depth, MLlib's default: with many replicas the executors add partial sums before the driver does. */
+    static final int TREE_DEPTH = 2;
+
+    /** One step's outcome: the global batch's mean loss and top-1 accuracy before the update, and its wall time. */
+    public record StepResult(long step, double loss, double accuracy, double seconds) {}
+
+    private final JavaSparkContext sc;
+    private final SerializableSupplier<? extends Module> modelFactory;
+    private final TrainingData data;
+    private final BatchPlan plan;
+    private final Module model;
+    private final List<Parameter> params;
+    private final List<Tensor> buffers;
+    private final Optimizer optimizer;
+    private final JavaRDD<Integer> replicaIds;
+    private final String id = UUID.randomUUID().toString();
+    private long step;
+
+    /**
+     * @param modelFactory builds the model; called once on the driver (whose weights are the
+     *        initial ones every replica gets) and once per replica on the executors
+     * @param data the dataset, transform and sampler seed
+     * @param globalBatch samples per step, over all replicas: a multiple of {@code replicas}
+     * @param replicas model replicas, one Spark task each per step
+     * @param optimizer builds the optimizer over the driver's model (e.g.
+     *        {@code m -> new SGD(ParamGroups.of(m, false), 0.1, 0.9, 5e-4)})
+     */
+    public SparkTrainer(JavaSparkContext sc, SerializableSupplier<? extends Module> modelFactory, TrainingData data,
+                        int globalBatch, int replicas, Function<Module, ? extends Optimizer> optimizer) {
+        this.sc = Objects.requireNonNull(sc, "spark context");
+        this.modelFactory = Objects.requireNonNull(modelFactory, "model factory");
+        this.data = Objects.requireNonNull(data, "training data");
+        this.plan = new BatchPlan(data.dataset().get(), globalBatch, replicas, data.seed());
+        this.model = modelFactory.get();
+        this.params = model.parameters();
+        this.buffers = Replica.buffers(model);
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer").apply(model);
+        this.replicaIds = sc.parallelize(IntStream.range(0, replicas).boxed().toList(), replicas);
+    }
+
+    /** Runs step {@link #steps()}: one Spark job, then the optimizer's update on the driver. */
+    public StepResult step() {
+        long t0 = System.nanoTime();
+        int epoch = plan.epoch(step);
+        int[] global = plan.globalBatch(step);
+        int[][] shards = new int[plan.replicas()][];
+        for (int r = 0; r < shards.length; r++) shards[r] = plan.shard(global, r);
+        Broadcast<ModelState> weights = sc.broadcast(ModelState.of(model));
+        GradientSum sum;
+        try {
+            sc.setJobDescription("resnet4j step " + step + " (epoch " + epoch + ")");
+            sum = replicaIds.treeAggregate(GradientSum.empty(),
+                    shardGradients(id, modelFactory, data, weights, shards, epoch, global.length),
+                    GradientSum::merge, TREE_DEPTH);
+        } finally {
+            weights.destroy(); // this step's weights are never read again: free them on every executor now
+        }
+        if (sum.samples != global.length) {
+            throw new IllegalStateException("step " + step + ": replicas covered " + sum.samples + " of " + global.length + " samples");
+        }
+        apply(sum);
+        StepResult result = new StepResult(step, sum.lossSum / sum.samples, (double) sum.correct / sum.samples, (System.nanoTime() - t0) / 1e9);
+        step++;
+        return result;
+    }
+
+    /**
+     * The task's function, built in a static method so that it captures only what it names (a
+     * lambda in {@link #step} could drag the trainer, which holds the Spark context, into the task).
+     */
+    private static Function2<GradientSum, Integer, GradientSum> shardGradients(
+            String id, SerializableSupplier<? extends Module> modelFactory, TrainingData data,
+            Broadcast<ModelState> weights, int[][] shards, int epoch, int globalBatch) {
+        return (acc, replica) -> acc.merge(Replica.get(id, replica, modelFactory, data)
+                .compute(weights.value(), shards[replica], epoch, globalBatch, replica));
+    }
+
+    /** The summed gradient onto the driver's parameters, replica 0's buffers into its model, then the update. */
+    private void apply(GradientSum sum) {
+        optimizer.zeroGrad();
+        for (int i = 0; i < params.size(); i++) {
+            float[] g = sum.grads[i];
+            if (g != null) params.get(i).addGrad(Tensor.of(g, params.get(i).value().shape()));
+        }
+        for (int i = 0; i < buffers.size(); i++) System.arraycopy(sum.buffers[i], 0, buffers.get(i).data(), 0, sum.buffers[i].length);
+        optimizer.step();
+        optimizer.zeroGrad();
+    }
+
+    /** The driver's model: after each step, the trained weights and replica 0's running statistics. */
+    public Module model() {
+        return model;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    /** Steps done so far. */
+    public long steps() {
+        return step;
+    }
+
+    public BatchPlan plan() {
+        return plan;
+    }
+
+    /** Drops the replicas this JVM keeps (in local mode, all of them); the Spark context stays open. */
+    @Override
+    public void close() {
+        Replica.forget(id);
+    }
+}
