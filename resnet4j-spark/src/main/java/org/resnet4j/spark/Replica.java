@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.autograd.ops.LossOps;
+import org.resnet4j.autograd.ops.SyncBatchNormOp;
 import org.resnet4j.data.Batch;
 import org.resnet4j.data.DataLoader;
 import org.resnet4j.data.Dataset;
@@ -75,6 +76,15 @@ final class Replica {
      * (speculation, a retried stage).
      */
     synchronized GradientSum compute(ModelState state, int[] shard, int epoch, int globalBatch, int replica) {
+        return compute(state, shard, epoch, globalBatch, replica, null);
+    }
+
+    /**
+     * As above; with {@code sync} not null, batch norm normalises with the statistics of all
+     * replicas' shards, summed through {@code sync} ({@link SyncBatchNormOp}).
+     */
+    synchronized GradientSum compute(ModelState state, int[] shard, int epoch, int globalBatch, int replica,
+                                     SyncBatchNormOp.AllReduce sync) {
         state.loadInto(model);
         model.train();
         model.zeroGrad();
@@ -82,15 +92,8 @@ final class Replica {
         for (int index : shard) examples.add(load(epoch, index));
         Batch b = Batch.stack(examples);
         GradientSum out = new GradientSum();
-        try (var step = pool.open()) {
-            Variable logits = model.call(Variable.constant(b.images()));
-            Variable loss = LossOps.crossEntropy(logits, b.labels(), 0f);
-            float mean = loss.value().data()[0];
-            if (!Float.isFinite(mean)) throw new ArithmeticException("loss became " + mean + " on replica " + replica + " in epoch " + epoch);
-            out.correct = Evaluation.topk(logits.value(), b.labels())[0]; // before backward gives the logits' buffer back
-            loss.backward(Tensor.scalar((float) shard.length / globalBatch));
-            out.lossSum = (double) mean * shard.length;
-        }
+        if (sync == null) forwardBackward(b, globalBatch, replica, epoch, out);
+        else SyncBatchNormOp.with(sync, () -> forwardBackward(b, globalBatch, replica, epoch, out));
         out.samples = shard.length;
         out.grads = new float[params.size()][];
         for (int i = 0; i < params.size(); i++) {
@@ -104,6 +107,21 @@ final class Replica {
             out.buffers = new float[bufs.size()][];
             for (int i = 0; i < bufs.size(); i++) out.buffers[i] = bufs.get(i).data().clone();
             out.buffersFrom = 0;
+        }
+        return out;
+    }
+
+    /** The pass itself; fills {@code out}'s loss and correct count, leaves the gradients on the parameters. */
+    private GradientSum forwardBackward(Batch b, int globalBatch, int replica, int epoch, GradientSum out) {
+        try (var step = pool.open()) {
+            Variable logits = model.call(Variable.constant(b.images()));
+            Variable loss = LossOps.crossEntropy(logits, b.labels(), 0f);
+            float mean = loss.value().data()[0];
+            // a failed barrier task ends its whole stage, so replicas waiting on this one's batch-norm sums are not left hanging
+            if (!Float.isFinite(mean)) throw new ArithmeticException("loss became " + mean + " on replica " + replica + " in epoch " + epoch);
+            out.correct = Evaluation.topk(logits.value(), b.labels())[0]; // before backward gives the logits' buffer back
+            loss.backward(Tensor.scalar((float) b.size() / globalBatch));
+            out.lossSum = (double) mean * b.size();
         }
         return out;
     }
