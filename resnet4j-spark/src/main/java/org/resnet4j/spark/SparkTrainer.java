@@ -66,7 +66,7 @@ import scala.runtime.AbstractFunction1;
  */
 public final class SparkTrainer implements AutoCloseable {
     /** treeAggregate's depth, MLlib's default: with many replicas the executors add partial sums before the driver does. */
-    static final int TREE_DEPTH = 2;
+    public static final int TREE_DEPTH = 2;
     private static final ClassTag<GradientSum> SUM_TAG = ClassTag$.MODULE$.apply(GradientSum.class);
 
     /** One step's outcome: the global batch's mean loss and top-1 accuracy before the update, and its wall time. */
