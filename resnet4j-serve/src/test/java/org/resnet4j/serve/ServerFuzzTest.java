@@ -87,7 +87,8 @@ class ServerFuzzTest {
                             statuses.computeIfAbsent(st, k -> new AtomicInteger()).incrementAndGet();
                             if (st >= 500 && st != 503) failures.add(st + " for a mutated " + new String[] {"JSON", "binary", "PNG"}[kind] + " body: " + resp.body());
                         } catch (Exception e) {
-                            failures.add("no answer: " + e);
+                            failures.add("no answer to a mutated " + new String[] {"JSON", "binary", "PNG"}[kind] + " body of " + body.length
+                                    + " bytes: " + e);
                         }
                         sent.incrementAndGet();
                     }

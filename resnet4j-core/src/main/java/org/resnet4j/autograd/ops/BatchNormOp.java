@@ -10,7 +10,8 @@ import org.resnet4j.tensor.Tensor;
  * torch.nn.functional.batch_norm over NCHW. In training it normalizes with the batch statistics
  * and updates the running ones in place: running = (1 - momentum) * running + momentum * batch,
  * with the unbiased batch variance, as PyTorch does. In eval it is a per-channel affine map.
- * Backward recomputes x-hat from the saved input rather than storing it.
+ * Backward recomputes x-hat from the saved input rather than storing it. Inside
+ * {@link SyncBatchNormOp#with} the training statistics are those of all replicas' shards together.
  */
 public final class BatchNormOp {
     private BatchNormOp() {}
@@ -40,6 +41,8 @@ public final class BatchNormOp {
             throw new IllegalArgumentException("batch_norm in training needs more than 1 value per channel, got input "
                     + x.value().shapeString());
         }
+        SyncBatchNormOp.AllReduce sync = training ? SyncBatchNormOp.current() : null;
+        if (sync != null) return SyncBatchNormOp.apply(sync, x, gamma, beta, runningMean, runningVar, momentum, eps, relu);
         long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(sh);
         float[] xd = x.value().data();
