@@ -337,7 +337,9 @@ public final class InferenceServer implements AutoCloseable {
             }
         } catch (HttpError e) {
             reply = new Reply(e.status, "application/json", Json.write(Map.of("error", e.getMessage())).getBytes(StandardCharsets.UTF_8), e.headers);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            // answered, never a silently closed connection: an Error here (a decoder's stack on a
+            // crafted file, an allocation that failed) fails this request only
             reply = Reply.error(500, "internal error: " + e);
         } catch (IOException e) {
             // the client went away, or was disconnected for being slow (see MAX_REQ_TIME): nothing to answer
