@@ -18,6 +18,8 @@ import org.resnet4j.io.json.JsonException;
  * a checkpoint stores it so a resumed run continues with the same recipe.
  */
 public final class TrainConfig {
+    /** What is trained: classification (see {@link Task}). */
+    public String task = "classification";
     public String model = "resnet20";
     /** shapes | fashion-mnist | mnist | cifar10 | cifar100 | a directory (ImageFolder with train/ and val/). */
     public String data = "shapes";

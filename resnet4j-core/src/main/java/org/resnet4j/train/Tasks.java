@@ -1,0 +1,16 @@
+package org.resnet4j.train;
+
+/** The tasks by name, as a config's {@code task} field gives them. */
+public final class Tasks {
+    private Tasks() {}
+
+    /** The task a config names; those not built yet are refused, naming the value. */
+    public static Task of(String name) {
+        return switch (name) {
+            case "classification" -> new ClassificationTask();
+            case "segmentation", "detection" -> throw new IllegalArgumentException("task '" + name + "': " + name
+                    + " training is not built yet; use classification");
+            default -> throw new IllegalArgumentException("unknown task '" + name + "': use classification");
+        };
+    }
+}
