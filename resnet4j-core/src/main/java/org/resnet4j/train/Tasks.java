@@ -8,9 +8,10 @@ public final class Tasks {
     public static Task of(String name) {
         return switch (name) {
             case "classification" -> new ClassificationTask();
-            case "segmentation", "detection" -> throw new IllegalArgumentException("task '" + name + "': " + name
-                    + " training is not built yet; use classification");
-            default -> throw new IllegalArgumentException("unknown task '" + name + "': use classification");
+            case "segmentation" -> new SegmentationTask();
+            case "detection" -> throw new IllegalArgumentException("task 'detection': detection training is not built yet; "
+                    + "use classification or segmentation");
+            default -> throw new IllegalArgumentException("unknown task '" + name + "': use classification or segmentation");
         };
     }
 }

@@ -60,7 +60,10 @@ public final class Trainer {
         void afterStep(int epoch, long iteration);
     }
 
-    /** Called with the model before training (epoch 0) and after each epoch's evaluation. */
+    /**
+     * Called with the model before training (epoch 0) and after each epoch's evaluation; the
+     * source is the classifier's data (null for other tasks).
+     */
     @FunctionalInterface
     public interface EpochListener {
         void onEpoch(int epochsDone, Module model, DataSources.Source source) throws IOException;
