@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "JSON or YAML file with the same keys as the flags (camelCase, e.g. batchSize); flags override it.")
     Path config;
+    @Option(names = "--task", description = "classification (default) | segmentation (models fcn_*/deeplabv3_*, data scenes or voc:DIR).") String task;
     @Option(names = "--model", description = "Model name (default resnet20).") String model;
     @Option(names = "--data", description = "shapes | fashion-mnist | mnist | cifar10 | cifar100 | DIR with train/ and val/ class folders (default shapes).") String data;
     @Option(names = "--data-dir", description = "Where mnist/cifar files are (fashion-mnist: $RESNET4J_DATA or Debian's dataset-fashion-mnist).") String dataDir;
@@ -43,7 +44,8 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-subset", description = "Use K test images drawn at random, seeded (0: all).") Integer testSubset;
     @Option(names = "--classes", split = ",", description = "Keep only these classes (names or 0-based indices), relabelled in the order given, e.g. 5,6,7,8,9.") java.util.List<String> classes;
     @Option(names = "--new-head", description = "Re-initialize the classifier even when the loaded one fits (new classes of the same count).") Boolean newHead;
-    @Option(names = "--image-size", description = "ImageFolder crop size (default 224).") Integer imageSize;
+    @Option(names = "--image-size", description = "ImageFolder crop size (default 224); segmentation base size (default 128).") Integer imageSize;
+    @Option(names = "--aux-loss", description = "Segmentation: also train the auxiliary head on layer3, loss weight 0.5.") Boolean auxLoss;
     @Option(names = "--seed") Long seed;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
     @Option(names = "--workers", description = "Data loading threads (default 2).") Integer workers;
@@ -60,6 +62,7 @@ class TrainCommand implements Callable<Integer> {
 
     TrainConfig build() throws Exception {
         TrainConfig c = config != null ? ConfigFiles.read(config) : new TrainConfig();
+        if (task != null) c.task = task;
         if (model != null) c.model = model;
         if (data != null) c.data = data;
         if (dataDir != null) c.dataDir = dataDir;
@@ -88,6 +91,9 @@ class TrainCommand implements Callable<Integer> {
         if (classes != null) c.classes = classes;
         if (newHead != null) c.newHead = newHead;
         if (imageSize != null) c.imageSize = imageSize;
+        // left at ImageNet's crop, segmentation takes a base size for CPU training: 128 (the reference's is 520)
+        else if (c.task.equals("segmentation") && c.imageSize == new TrainConfig().imageSize) c.imageSize = 128;
+        if (auxLoss != null) c.auxLoss = auxLoss;
         if (seed != null) c.seed = seed;
         if (threads != null) c.threads = threads;
         if (workers != null) c.workers = workers;
@@ -109,8 +115,13 @@ class TrainCommand implements Callable<Integer> {
         TrainConfig c = build();
         {
             Trainer.Result r = CurvePlots.reportingTrainer(c, System.out).fit();
-            System.out.printf(Locale.ROOT, "done: test top-1 %.2f%%, top-5 %.2f%% after %d epochs, %s, %.0f img/s%n",
-                    100 * r.test().top1(), 100 * r.test().top5(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
+            if (r.test() != null) {
+                System.out.printf(Locale.ROOT, "done: test top-1 %.2f%%, top-5 %.2f%% after %d epochs, %s, %.0f img/s%n",
+                        100 * r.test().top1(), 100 * r.test().top5(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
+            } else {
+                System.out.printf(Locale.ROOT, "done: %s after %d epochs, %s, %.0f img/s%n",
+                        r.scores().summary(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
+            }
             if (!r.skippedSummary().isEmpty()) System.out.println("data: " + r.skippedSummary() + " (listed above; counts in metrics.csv)");
             System.out.println("metrics, curves and checkpoints: " + r.runDir());
             return 0;

@@ -11,13 +11,24 @@ import org.resnet4j.train.Trainer;
 public final class CurvePlots {
     private CurvePlots() {}
 
-    /** loss.png and accuracy.png in {@code runDir} from its metrics.csv: train solid, test dashed. */
+    /**
+     * loss.png and accuracy.png in {@code runDir} from its metrics.csv: train solid, test dashed.
+     * A segmentation run's second figure is miou.png: test mIoU and pixel accuracy, train pixel accuracy.
+     */
     public static void write(Path runDir) throws IOException {
         double[] epoch = MetricsLog.column(runDir, "epoch");
         new LinePlot("Loss", "epoch", "cross-entropy")
                 .add("train", epoch, MetricsLog.column(runDir, "train_loss"), false)
                 .add("test", epoch, MetricsLog.column(runDir, "test_loss"), true)
                 .savePng(runDir.resolve("loss.png"));
+        if (java.nio.file.Files.readAllLines(runDir.resolve("metrics.csv")).get(0).contains("test_miou")) {
+            new LinePlot("Segmentation", "epoch", "percent")
+                    .add("train pixel acc", epoch, percent(MetricsLog.column(runDir, "train_acc")), false)
+                    .add("test pixel acc", epoch, percent(MetricsLog.column(runDir, "test_pixel_acc")), true)
+                    .add("test mIoU", epoch, percent(MetricsLog.column(runDir, "test_miou")), true)
+                    .savePng(runDir.resolve("miou.png"));
+            return;
+        }
         double[] trainAcc = MetricsLog.column(runDir, "train_acc"), testAcc = MetricsLog.column(runDir, "test_top1");
         for (int i = 0; i < epoch.length; i++) {
             trainAcc[i] *= 100;
@@ -27,6 +38,12 @@ public final class CurvePlots {
                 .add("train", epoch, trainAcc, false)
                 .add("test", epoch, testAcc, true)
                 .savePng(runDir.resolve("accuracy.png"));
+    }
+
+    private static double[] percent(double[] v) {
+        double[] p = new double[v.length];
+        for (int i = 0; i < v.length; i++) p[i] = 100 * v[i];
+        return p;
     }
 
     /**

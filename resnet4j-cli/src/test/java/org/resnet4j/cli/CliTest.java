@@ -251,4 +251,22 @@ class CliTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("labelSmoothing"), r.err());
     }
+
+    @Test
+    void trainSegmentationWritesMetricsCurvesAndCheckpoints() throws Exception {
+        Run r = run("train", "--task", "segmentation", "--model", "fcn_resnet18", "--data", "scenes", "--image-size", "64",
+                "--epochs", "1", "--batch-size", "8", "--train-subset", "16", "--test-subset", "8", "--threads", "2",
+                "--runs-dir", dir.toString(), "--name", "seg");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("done: test loss") && r.out().contains("mIoU"), r.out());
+        Path run = dir.resolve("seg");
+        String header = java.nio.file.Files.readAllLines(run.resolve("metrics.csv")).get(0);
+        assertTrue(header.contains("test_miou") && header.contains("test_pixel_acc"), header);
+        for (String f : new String[] {"loss.png", "miou.png", "metrics.jsonl", "checkpoints/best.safetensors"}) {
+            assertTrue(java.nio.file.Files.size(run.resolve(f)) > 0, f);
+        }
+        r = run("train", "--task", "detection", "--runs-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("detection training is not built yet"), r.err());
+    }
 }

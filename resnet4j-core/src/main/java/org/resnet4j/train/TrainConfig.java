@@ -18,8 +18,10 @@ import org.resnet4j.io.json.JsonException;
  * a checkpoint stores it so a resumed run continues with the same recipe.
  */
 public final class TrainConfig {
+    /** classification | segmentation (see {@link Task}). */
+    public String task = "classification";
     public String model = "resnet20";
-    /** shapes | fashion-mnist | mnist | cifar10 | cifar100 | a directory (ImageFolder with train/ and val/). */
+    /** shapes | fashion-mnist | mnist | cifar10 | cifar100 | a directory (ImageFolder with train/ and val/); segmentation: scenes | voc:DIR. */
     public String data = "shapes";
     public String dataDir;
     public int epochs = 30;
@@ -46,18 +48,20 @@ public final class TrainConfig {
     public double cutmix = 0;
     public double randomErasing = 0;
     public boolean zeroInitResidual = false;
+    /** Segmentation: also train the auxiliary FCN head on layer3, its loss weighted 0.5 (torchvision's --aux-loss). */
+    public boolean auxLoss = false;
     /** Use K training examples drawn at random, seeded (0: all). */
     public int trainSubset = 0;
     /** Use K test examples drawn at random, seeded (0: all). */
     public int testSubset = 0;
     /** Keep only these classes (names or 0-based indices), relabelled 0..k-1 in the order given; empty: all. */
     public List<String> classes = new ArrayList<>();
-    /** Synthetic shapes only: number of generated training and test images. */
+    /** Synthetic shapes (and segmentation's scenes): number of generated training and test images. */
     public int shapesTrain = 12000;
     public int shapesTest = 2000;
     /** Images whose header declares more pixels are refused before decoding (PIL's MAX_IMAGE_PIXELS). */
     public long maxImagePixels = org.resnet4j.data.ImageDecoder.DEFAULT_MAX_PIXELS;
-    /** ImageFolder only: training crop size. */
+    /** ImageFolder: training crop size; segmentation: the base size (scenes' side, the shorter side to resize to, the crop). */
     public int imageSize = 224;
     /** Transfer learning: a .pth or .safetensors state_dict to start from (the head is replaced when its shape differs). */
     public String weights;

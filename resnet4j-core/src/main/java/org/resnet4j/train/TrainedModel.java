@@ -32,6 +32,10 @@ public record TrainedModel(Module model, TrainConfig config, List<String> classe
             throw new WeightsFormatException(checkpoint + ": not a resnet4j training checkpoint (no class names in its config)");
         }
         TrainConfig c = TrainConfig.fromMap(cfg);
+        if (!c.task.equals("classification")) {
+            throw new IllegalArgumentException(checkpoint + ": a " + c.task + " checkpoint of " + c.model
+                    + ", not a classifier; its weights load as a state_dict (SegmentationWeights.load, resnet4j segment --weights)");
+        }
         int inChannels = ((Number) channels).intValue(), imageSize = ((Number) size).intValue();
         Module model = Models.create(c.model, ModelConfig.defaults(names.size()).withInChannels(inChannels)
                 .withDropout((float) c.dropout));

@@ -9,28 +9,22 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.resnet4j.autograd.Variable;
-import org.resnet4j.autograd.ops.LossOps;
 import org.resnet4j.data.ImageDecoder;
-import org.resnet4j.data.Batch;
-import org.resnet4j.data.BatchTransform;
-import org.resnet4j.data.CutMix;
 import org.resnet4j.data.DataLoader;
-import org.resnet4j.data.MixUp;
 import org.resnet4j.kernels.Parallel;
 import org.resnet4j.models.ModelConfig;
-import org.resnet4j.models.Models;
 import org.resnet4j.nn.Dropout;
 import org.resnet4j.nn.Init;
 import org.resnet4j.nn.Module;
 import org.resnet4j.nn.Parameter;
-import org.resnet4j.train.MetricsLog;
 import org.resnet4j.tensor.BufferPool;
 
 /**
- * The training loop: SGD or AdamW over a {@link DataLoader}, a per-iteration learning-rate
- * schedule, optional clipping, label smoothing, MixUp/CutMix and EMA; after each epoch an
- * evaluation, a metrics row (CSV and JSONL), curves (PNG) and an atomic checkpoint.
+ * The training loop: SGD or AdamW over the batches of a {@link Task} (classification over a
+ * {@link DataLoader}, or segmentation), a per-iteration learning-rate schedule, optional
+ * clipping, label smoothing, MixUp/CutMix and EMA; after each epoch the task's evaluation, a
+ * metrics row (CSV and JSONL), curves (PNG) and an atomic checkpoint, the task's primary metric
+ * picking the best one.
  *
  * <p>Given the same seed and thread count a run is deterministic: the data order and every
  * augmentation are functions of (seed, epoch, index), dropout masks of (seed, iteration), and the
@@ -45,20 +39,16 @@ public final class Trainer {
         }
     }
 
-    /** What a finished run reports. */
+    /**
+     * What a finished run reports: {@code scores} the last evaluation whatever the task;
+     * {@code test} and {@code source} are the classifier's evaluation and data (null for other
+     * tasks).
+     */
     public record Result(Module model, int epochs, Evaluation test, double trainLoss, double trainAccuracy,
                          double seconds, double imagesPerSecond, Path runDir, DataSources.Source source,
-                         int skippedTrainFiles, int skippedTestFiles) {
-        /** "" when every file was read, else e.g. "3 of 63 train files and 1 of 20 test files unreadable, skipped". */
-        public String skippedSummary() {
-            return Trainer.skippedSummary(skippedTrainFiles, source.train().size(), skippedTestFiles, source.test().size());
-        }
+                         int skippedTrainFiles, int skippedTestFiles, Task.Scores scores, String skippedSummary) {
     }
 
-    static String skippedSummary(int train, int trainFiles, int test, int testFiles) {
-        if (train == 0 && test == 0) return "";
-        return String.format(Locale.ROOT, "%d of %d train files and %d of %d test files unreadable, skipped", train, trainFiles, test, testFiles);
-    }
 
     private final TrainConfig c;
     private final PrintStream out;
@@ -70,7 +60,10 @@ public final class Trainer {
         void afterStep(int epoch, long iteration);
     }
 
-    /** Called with the model before training (epoch 0) and after each epoch's evaluation. */
+    /**
+     * Called with the model before training (epoch 0) and after each epoch's evaluation; the
+     * source is the classifier's data (null for other tasks).
+     */
     @FunctionalInterface
     public interface EpochListener {
         void onEpoch(int epochsDone, Module model, DataSources.Source source) throws IOException;
@@ -117,13 +110,15 @@ public final class Trainer {
         Parallel.setThreads(c.threads);
         ImageDecoder.setMaxPixels(c.maxImagePixels);
         Init.manualSeed(c.seed);
-        DataSources.Source src = DataSources.open(c);
-        ModelConfig mc = ModelConfig.defaults(src.classes()).withInChannels(src.channels())
-                .withDropout((float) c.dropout).withZeroInitResidual(c.zeroInitResidual);
-        Module model = modelFactory != null ? modelFactory.apply(mc) : Models.create(c.model, mc);
-        if (c.weights != null) Transfer.loadBackbone(model, Path.of(c.weights), c.newHead, out);
-        double wd = c.weightDecay != null ? c.weightDecay
-                : modelFactory == null && !Models.get(c.model).isCifar() ? 1e-4 : 5e-4;
+        try (Task.Run<?> run = Tasks.of(c.task).open(c, modelFactory, out)) {
+            return fit(run);
+        }
+    }
+
+    /** The one training loop; {@code run} is the task's data, model, loss and evaluation. */
+    private <B> Result fit(Task.Run<B> run) throws IOException {
+        Module model = run.model();
+        double wd = c.weightDecay != null ? c.weightDecay : run.defaultWeightDecay();
         // groups hold every parameter, frozen ones too (they get no gradient, so no step), so a
         // later unfreeze needs no new optimizer
         List<ParamGroup> groups = Transfer.groups(model, c.noDecayOnBnAndBias, c.headLrScale);
@@ -134,150 +129,140 @@ public final class Trainer {
         List<Parameter> params = model.parameters();
         List<Dropout> dropouts = model.namedModules().values().stream()
                 .filter(m -> m instanceof Dropout).map(m -> (Dropout) m).toList();
+        DataSources.Source src = run.source();
 
-        try (DataLoader train = new DataLoader(src.train(), src.trainTransform(), c.batchSize, true, c.seed, c.workers, 4, true);
-             DataLoader test = new DataLoader(src.test(), src.testTransform(), Math.max(c.batchSize, 256), false, c.seed, c.workers, 4, false)) {
-            // both: one of the two per batch, as timm / torchvision's RandomChoice recipe
-            if (c.mixup > 0 && c.cutmix > 0) train.batchTransform(BatchTransform.randomChoice(new MixUp(c.mixup), new CutMix(c.cutmix)));
-            else if (c.mixup > 0) train.batchTransform(new MixUp(c.mixup));
-            else if (c.cutmix > 0) train.batchTransform(new CutMix(c.cutmix));
-            train.onSkip(e -> out.println("skipped unreadable training image: " + e.getMessage()));
-            test.onSkip(e -> out.println("skipped unreadable test image: " + e.getMessage()));
-            long itersPerEpoch = train.batchesPerEpoch();
-            if (itersPerEpoch < 1) {
-                throw new IllegalArgumentException("batch size " + c.batchSize + " is larger than the training set (" + src.train().size() + ")");
-            }
-            long totalIters = itersPerEpoch * c.epochs;
-            if (c.warmupEpochs > 0 && c.schedule.contains("+warmup")) {
-                throw new IllegalArgumentException("warm-up given twice: --warmup-epochs " + c.warmupEpochs + " and schedule " + c.schedule);
-            }
-            // the parser sizes the main schedule to what follows the warm-up
-            String spec = c.warmupEpochs > 0 ? c.schedule + "+warmup:" + c.warmupEpochs : c.schedule;
-            LrSchedule schedule = LrSchedules.parse(spec, c.lr, totalIters, itersPerEpoch);
-
-            Path runDir = c.runDir();
-            Files.createDirectories(runDir);
-            CheckpointManager ckpt = new CheckpointManager(runDir.resolve("checkpoints"), c.keepLast, true);
-            Checkpoint.TrainState state = Checkpoint.TrainState.start(TrainedModel.checkpointConfig(c, src), new long[] {c.seed}, Map.of("spec", c.schedule));
-            int startEpoch = 0;
-            Optional<Path> resumeFrom = c.resume ? ckpt.resumeFile() : Optional.empty();
-            if (!c.resume) clearCheckpoints(ckpt.dir()); // a fresh run never mixes with an older one's files
-            if (c.resume && resumeFrom.isEmpty()) out.println("no checkpoint in " + ckpt.dir() + ": starting from scratch");
-            if (resumeFrom.isPresent()) {
-                Checkpoint.TrainState saved = Checkpoint.readState(resumeFrom.get());
-                checkCompatible(saved.config(), resumeFrom.get());
-                state = Checkpoint.load(resumeFrom.get(), model, opt, ema);
-                startEpoch = (int) state.epoch();
-                out.printf(Locale.ROOT, "resumed from %s: epoch %d done, iteration %d%n", resumeFrom.get(), startEpoch, state.iteration());
-            }
-            MetricsLog metrics = freshMetrics(runDir, startEpoch, resumeFrom.isPresent());
-            Files.writeString(runDir.resolve("config.json"), c.toJson());
-
-            // a file's readability is known once it is decoded: the count comes after the first epoch
-            out.printf(Locale.ROOT, "%s on %s: %d train / %d test %s, %d classes, %,d parameters, %d threads%n",
-                    c.model, c.data, src.train().size(), src.test().size(),
-                    Files.isDirectory(Path.of(c.data)) ? "files (unreadable ones are skipped and counted)" : "images",
-                    src.classes(), model.parameterCount(), c.threads);
-            long iteration = state.iteration();
-            double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
-            Evaluation lastEval = null;
-            long runStart = System.nanoTime(), imagesSeen = 0;
-            java.io.Writer iterLog = null;
-            try {
-                if (c.logIterations) iterLog = openIterationLog(runDir.resolve("iterations.csv"), resumeFrom.isPresent() ? iteration : 0);
-                if (startEpoch == 0) epochDone(0, model, src);
-                for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
-                    if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
-                        model.unfreeze(c.freeze.toArray(String[]::new));
-                        if (c.freezeBn) Transfer.freezeBatchNorm(model); // frozen BN stays frozen
-                        if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
-                    }
-                    model.train();
-                    long t0 = System.nanoTime();
-                    double lossSum = 0;
-                    long seen = 0, correct = 0;
-                    progress.start(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs), itersPerEpoch * c.batchSize);
-                    BufferPool buffers = new BufferPool(true); // backward gives activations back as it goes
-                    for (Batch b : train.epoch(epoch)) {
-                        double lr = schedule.lr(iteration);
-                        opt.setLr(lr);
-                        for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
-                        float lv;
-                        int hits;
-                        // activations and gradients reuse the previous step's buffers (valid until the next open)
-                        try (var step = buffers.open()) {
-                            Variable logits = model.call(Variable.constant(b.images()));
-                            Variable loss = LossOps.crossEntropyMixed(logits, b.labels(), b.labelsB(), b.lambda(), (float) c.labelSmoothing);
-                            lv = loss.value().data()[0];
-                            if (!Float.isFinite(lv)) {
-                                Path last = ckpt.resumeFile().orElse(null);
-                                throw new DivergedException(String.format(Locale.ROOT,
-                                        "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
-                                        last == null ? "No checkpoint was written yet."
-                                                : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
-                            }
-                            hits = Evaluation.topk(logits.value(), b.labels())[0]; // before backward gives the logits' buffer back
-                            loss.backward();
-                        }
-                        if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
-                        if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
-                        opt.step();
-                        opt.zeroGrad();
-                        if (ema != null) ema.update();
-                        iteration++;
-                        lossSum += (double) lv * b.size();
-                        correct += hits;
-                        seen += b.size();
-                        if (iterLog != null) {
-                            iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
-                                    epoch + (double) seen / (itersPerEpoch * c.batchSize), lv, 1 - (double) hits / b.size()));
-                        }
-                        progress.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / seen, lr));
-                        stepListener.afterStep(epoch, iteration);
-                    }
-                    double trainSecs = (System.nanoTime() - t0) / 1e9;
-                    imagesSeen += seen;
-                    lastTrainLoss = lossSum / seen;
-                    lastTrainAcc = (double) correct / seen;
-                    lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
-                    out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  %.0f img/s  %s%n",
-                            epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.loss(), 100 * lastEval.top1(),
-                            100 * lastEval.top5(), seen / trainSecs, TrainingProgress.clock(trainSecs));
-                    LinkedHashMap<String, Object> row = new LinkedHashMap<>();
-                    row.put("epoch", epoch + 1);
-                    row.put("iteration", iteration);
-                    row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
-                    row.put("train_loss", lastTrainLoss);
-                    row.put("train_acc", lastTrainAcc);
-                    row.put("test_loss", lastEval.loss());
-                    row.put("test_top1", lastEval.top1());
-                    row.put("test_top5", lastEval.top5());
-                    row.put("seconds", trainSecs);
-                    row.put("images_per_s", seen / trainSecs);
-                    row.put("skipped_train", train.skippedIndices().size());
-                    row.put("skipped_test", test.skippedIndices().size());
-                    metrics.append(row);
-                    if (epoch == startEpoch) {
-                        String skipped = skippedSummary(train.skippedIndices().size(), src.train().size(), test.skippedIndices().size(), src.test().size());
-                        if (!skipped.isEmpty()) out.println("first pass over the data: " + skipped);
-                    }
-                    state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.top1()).state();
-                    if (iterLog != null) iterLog.flush();
-                    epochDone(epoch + 1, model, src);
-                }
-            } finally {
-                if (iterLog != null) iterLog.close(); // also when a diverging loss ends the run
-            }
-            double secs = (System.nanoTime() - runStart) / 1e9;
-            if (lastEval == null) {
-                lastEval = ema != null ? ema.withAveragedWeights(() -> Evaluation.run(model, test)) : Evaluation.run(model, test);
-                out.println("nothing left to train: " + c.epochs + " epochs were already done");
-            }
-            Result r = new Result(model, c.epochs, lastEval, lastTrainLoss, lastTrainAcc, secs, imagesSeen / Math.max(secs, 1e-9), runDir, src,
-                    train.skippedIndices().size(), test.skippedIndices().size());
-            if (!r.skippedSummary().isEmpty()) out.println(r.skippedSummary());
-            return r;
+        long itersPerEpoch = run.batchesPerEpoch();
+        if (itersPerEpoch < 1) {
+            throw new IllegalArgumentException("batch size " + c.batchSize + " is larger than the training set (" + run.trainSize() + ")");
         }
+        long totalIters = itersPerEpoch * c.epochs;
+        if (c.warmupEpochs > 0 && c.schedule.contains("+warmup")) {
+            throw new IllegalArgumentException("warm-up given twice: --warmup-epochs " + c.warmupEpochs + " and schedule " + c.schedule);
+        }
+        // the parser sizes the main schedule to what follows the warm-up
+        String spec = c.warmupEpochs > 0 ? c.schedule + "+warmup:" + c.warmupEpochs : c.schedule;
+        LrSchedule schedule = LrSchedules.parse(spec, c.lr, totalIters, itersPerEpoch);
+
+        Path runDir = c.runDir();
+        Files.createDirectories(runDir);
+        CheckpointManager ckpt = new CheckpointManager(runDir.resolve("checkpoints"), c.keepLast, true);
+        Checkpoint.TrainState state = Checkpoint.TrainState.start(run.checkpointConfig(), new long[] {c.seed}, Map.of("spec", c.schedule));
+        int startEpoch = 0;
+        Optional<Path> resumeFrom = c.resume ? ckpt.resumeFile() : Optional.empty();
+        if (!c.resume) clearCheckpoints(ckpt.dir()); // a fresh run never mixes with an older one's files
+        if (c.resume && resumeFrom.isEmpty()) out.println("no checkpoint in " + ckpt.dir() + ": starting from scratch");
+        if (resumeFrom.isPresent()) {
+            Checkpoint.TrainState saved = Checkpoint.readState(resumeFrom.get());
+            checkCompatible(saved.config(), resumeFrom.get());
+            state = Checkpoint.load(resumeFrom.get(), model, opt, ema);
+            startEpoch = (int) state.epoch();
+            out.printf(Locale.ROOT, "resumed from %s: epoch %d done, iteration %d%n", resumeFrom.get(), startEpoch, state.iteration());
+        }
+        MetricsLog metrics = freshMetrics(runDir, startEpoch, resumeFrom.isPresent());
+        Files.writeString(runDir.resolve("config.json"), c.toJson());
+
+        out.println(run.describe());
+        long iteration = state.iteration();
+        double lastTrainLoss = Double.NaN, lastTrainAcc = Double.NaN;
+        Task.Scores lastEval = null;
+        long runStart = System.nanoTime(), imagesSeen = 0;
+        java.io.Writer iterLog = null;
+        try {
+            if (c.logIterations) iterLog = openIterationLog(runDir.resolve("iterations.csv"), resumeFrom.isPresent() ? iteration : 0);
+            if (startEpoch == 0) epochDone(0, model, src);
+            for (int epoch = startEpoch; epoch < c.epochs; epoch++) {
+                if (c.unfreezeAtEpoch > 0 && epoch + 1 >= c.unfreezeAtEpoch && !c.freeze.isEmpty()) {
+                    model.unfreeze(c.freeze.toArray(String[]::new));
+                    if (c.freezeBn) Transfer.freezeBatchNorm(model); // frozen BN stays frozen
+                    if (epoch + 1 == c.unfreezeAtEpoch) out.println("epoch " + (epoch + 1) + ": unfreezing " + c.freeze);
+                }
+                model.train();
+                long t0 = System.nanoTime();
+                double lossSum = 0;
+                long seen = 0, correct = 0, counted = 0;
+                progress.start(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs), itersPerEpoch * c.batchSize);
+                BufferPool buffers = new BufferPool(true); // backward gives activations back as it goes
+                for (B b : run.epoch(epoch)) {
+                    double lr = schedule.lr(iteration);
+                    opt.setLr(lr);
+                    for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
+                    float lv;
+                    Task.Step st;
+                    // activations and gradients reuse the previous step's buffers (valid until the next open)
+                    try (var step = buffers.open()) {
+                        st = run.step(model, b, c);
+                        lv = st.loss().value().data()[0];
+                        if (!Float.isFinite(lv)) {
+                            Path last = ckpt.resumeFile().orElse(null);
+                            throw new DivergedException(String.format(Locale.ROOT,
+                                    "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
+                                    last == null ? "No checkpoint was written yet."
+                                            : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                        }
+                        st.loss().backward();
+                    }
+                    if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
+                    if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
+                    opt.step();
+                    opt.zeroGrad();
+                    if (ema != null) ema.update();
+                    iteration++;
+                    int n = run.size(b);
+                    lossSum += (double) lv * n;
+                    correct += st.correct();
+                    counted += st.counted();
+                    seen += n;
+                    if (iterLog != null) {
+                        iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
+                                epoch + (double) seen / (itersPerEpoch * c.batchSize), lv, 1 - (double) st.correct() / st.counted()));
+                    }
+                    progress.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / counted, lr));
+                    stepListener.afterStep(epoch, iteration);
+                }
+                double trainSecs = (System.nanoTime() - t0) / 1e9;
+                imagesSeen += seen;
+                lastTrainLoss = lossSum / seen;
+                lastTrainAcc = (double) correct / counted;
+                lastEval = evaluate(run, model, ema);
+                out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  %s  %.0f img/s  %s%n",
+                        epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.summary(), seen / trainSecs, TrainingProgress.clock(trainSecs));
+                LinkedHashMap<String, Object> row = new LinkedHashMap<>();
+                row.put("epoch", epoch + 1);
+                row.put("iteration", iteration);
+                row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
+                row.put("train_loss", lastTrainLoss);
+                row.put("train_acc", lastTrainAcc);
+                row.putAll(lastEval.columns());
+                row.put("seconds", trainSecs);
+                row.put("images_per_s", seen / trainSecs);
+                row.put("skipped_train", run.skippedTrain());
+                row.put("skipped_test", run.skippedTest());
+                metrics.append(row);
+                if (epoch == startEpoch) {
+                    String skipped = run.skippedSummary();
+                    if (!skipped.isEmpty()) out.println("first pass over the data: " + skipped);
+                }
+                state = ckpt.save(model, opt, ema, state.withProgress(epoch + 1, iteration, new long[] {c.seed}), lastEval.primary()).state();
+                if (iterLog != null) iterLog.flush();
+                epochDone(epoch + 1, model, src);
+            }
+        } finally {
+            if (iterLog != null) iterLog.close(); // also when a diverging loss ends the run
+        }
+        double secs = (System.nanoTime() - runStart) / 1e9;
+        if (lastEval == null) {
+            lastEval = evaluate(run, model, ema);
+            out.println("nothing left to train: " + c.epochs + " epochs were already done");
+        }
+        Result r = new Result(model, c.epochs, lastEval.classification(), lastTrainLoss, lastTrainAcc, secs, imagesSeen / Math.max(secs, 1e-9), runDir, src,
+                run.skippedTrain(), run.skippedTest(), lastEval, run.skippedSummary());
+        if (!r.skippedSummary().isEmpty()) out.println(r.skippedSummary());
+        return r;
+    }
+
+    /** The task's evaluation, on the averaged weights when the run keeps an EMA. */
+    private static Task.Scores evaluate(Task.Run<?> run, Module model, Ema ema) {
+        return ema != null ? ema.withAveragedWeights(() -> run.evaluate(model)) : run.evaluate(model);
     }
 
     /** iterations.csv with exactly the rows up to {@code keepUpTo} (a killed epoch's rows are redone, a torn line dropped). */

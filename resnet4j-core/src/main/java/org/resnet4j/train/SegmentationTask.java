@@ -1,0 +1,270 @@
+package org.resnet4j.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import org.resnet4j.autograd.GradMode;
+import org.resnet4j.autograd.Variable;
+import org.resnet4j.autograd.ops.LossOps;
+import org.resnet4j.data.Normalize;
+import org.resnet4j.data.SyntheticScenes;
+import org.resnet4j.data.dense.DenseDataset;
+import org.resnet4j.data.dense.DenseTarget;
+import org.resnet4j.data.dense.DenseTransform;
+import org.resnet4j.data.dense.DenseTransforms;
+import org.resnet4j.data.dense.SceneDataset;
+import org.resnet4j.data.dense.VocSegmentation;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.nn.Inference;
+import org.resnet4j.nn.Module;
+import org.resnet4j.segmentation.SegmentationLoss;
+import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.segmentation.SegmentationModels;
+import org.resnet4j.tensor.Tensor;
+
+/**
+ * Semantic segmentation with torchvision's references/segmentation/train.py recipe, scaled to the
+ * config's image size (the reference's base 520, crop 480): training images resized at random so
+ * the shorter side is in [0.5, 2.0] x base, flipped, cropped to the crop size (masks padded with
+ * 255), ImageNet-normalised; evaluation at base. The loss is {@link SegmentationLoss} (out plus
+ * 0.5 aux with {@code auxLoss}); the evaluation a confusion matrix over the scored pixels, giving
+ * pixel accuracy and mean IoU, which picks the best checkpoint.
+ *
+ * <p>Data: {@code scenes} ({@link SyntheticScenes} at the image size, train and test from
+ * different seeds, {@code shapesTrain} / {@code shapesTest} of them; 7 mask classes, 0 the
+ * background) or {@code voc:DIR} (a VOC-layout folder's train and val splits).
+ */
+public final class SegmentationTask implements Task {
+    /** The reference's crop / base ratio, 480 / 520. */
+    static final double CROP_RATIO = 480.0 / 520.0;
+
+    @Override
+    public String name() {
+        return "segmentation";
+    }
+
+    @Override
+    public Run<DenseLoader.DenseBatch> open(TrainConfig c, Function<ModelConfig, Module> modelFactory, PrintStream out) throws IOException {
+        refuseClassificationOptions(c, modelFactory);
+        int base = c.imageSize, crop = Math.max(1, (int) Math.round(base * CROP_RATIO));
+        DenseDataset train, test;
+        List<String> classes;
+        boolean equalSizes;
+        if (c.data.equals("scenes")) {
+            // disjoint seeds: the test scenes are never seen in training
+            train = new SceneDataset(new SyntheticScenes(c.shapesTrain, c.seed * 2 + 1, base, 6));
+            test = new SceneDataset(new SyntheticScenes(c.shapesTest, c.seed * 2 + 2, base, 6));
+            classes = SceneDataset.maskClasses();
+            equalSizes = true;
+        } else if (c.data.startsWith("voc:")) {
+            Path root = Path.of(c.data.substring(4));
+            train = new VocSegmentation(root, "train");
+            test = new VocSegmentation(root, "val");
+            classes = train.classes();
+            equalSizes = false;
+        } else {
+            throw new IllegalArgumentException("unknown segmentation data '" + c.data + "': use scenes or voc:DIR (a VOC-layout folder)");
+        }
+        SegmentationModel model = SegmentationModels.create(c.model, new SegmentationModels.Config(classes.size(), c.auxLoss, 3));
+        if (c.weights != null) SegmentationWeights.loadImageNetBackbone(model, Path.of(c.weights));
+
+        DenseTransform norm = DenseTransforms.imageOnly(Normalize.imagenet());
+        // eval: RandomResize(base, base) then normalise, as SegmentationPresetEval
+        DenseTransform evalTf = DenseTransforms.randomShorterSide(base, base).then(norm);
+        // train: SegmentationPresetTrain: RandomResize(0.5 base, 2 base), flip 0.5, RandomCrop(crop) padded with 255
+        DenseTransform trainTf = c.augment.equals("standard")
+                ? DenseTransforms.randomShorterSide((int) (0.5 * base), (int) (2.0 * base)).then(DenseTransforms.horizontalFlip(0.5))
+                        .then(DenseTransforms.randomCrop(crop, crop)).then(norm)
+                : DenseTransforms.randomShorterSide(base, base).then(DenseTransforms.randomCrop(crop, crop)).then(norm);
+        int[] trainIdx = pick(train.size(), c.trainSubset, c.seed), testIdx = pick(test.size(), c.testSubset, c.seed + 1);
+        DenseLoader trainLoader = new DenseLoader(train, trainIdx, trainTf, c.batchSize, true, true, c.seed, c.workers);
+        // images of different sizes cannot share a batch: VOC is evaluated one at a time, as the reference does
+        DenseLoader testLoader = new DenseLoader(test, testIdx, evalTf, equalSizes ? c.batchSize : 1, false, false, c.seed, c.workers);
+        int k = classes.size();
+        return new Run<>() {
+            @Override public Module model() { return model; }
+            // the reference's default (--wd 1e-4)
+            @Override public double defaultWeightDecay() { return 1e-4; }
+
+            @Override
+            public String describe() {
+                return String.format(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, base %d crop %d%s, %,d parameters, %d threads",
+                        c.model, c.data, trainIdx.length, testIdx.length, k, base, crop, c.auxLoss ? ", aux loss" : "",
+                        model.parameterCount(), c.threads);
+            }
+
+            @Override public int trainSize() { return trainIdx.length; }
+            @Override public long batchesPerEpoch() { return trainLoader.batchesPerEpoch(); }
+            @Override public Iterable<DenseLoader.DenseBatch> epoch(int epoch) { return trainLoader.epoch(epoch); }
+            @Override public int size(DenseLoader.DenseBatch b) { return b.size(); }
+
+            @Override
+            public Step step(Module m, DenseLoader.DenseBatch b, TrainConfig cfg) {
+                LinkedHashMap<String, Variable> outs = ((SegmentationModel) m).forwardAll(Variable.constant(b.images()));
+                Variable loss = SegmentationLoss.criterion(outs, b.masks());
+                ConfusionMatrix cm = new ConfusionMatrix(k);
+                cm.update(outs.get("out").value(), b.masks());
+                return new Step(loss, cm.correct(), cm.total());
+            }
+
+            @Override
+            public Scores evaluate(Module m) {
+                return SegmentationTask.evaluate(m, testLoader, k);
+            }
+
+            @Override
+            public Map<String, Object> checkpointConfig() {
+                Map<String, Object> cfg = c.toMap();
+                cfg.put(TrainedModel.CLASSES, classes);
+                cfg.put(TrainedModel.IN_CHANNELS, 3);
+                cfg.put(TrainedModel.IMAGE_SIZE, base);
+                return cfg;
+            }
+
+            @Override public int skippedTrain() { return 0; }
+            @Override public int skippedTest() { return 0; }
+            @Override public String skippedSummary() { return ""; }
+            @Override public DataSources.Source source() { return null; }
+
+            @Override
+            public void close() {
+                try (trainLoader; testLoader) {
+                    // closes both loaders
+                }
+            }
+        };
+    }
+
+    /** Options that only mean something for a classifier are refused, naming them. */
+    private static void refuseClassificationOptions(TrainConfig c, Function<ModelConfig, Module> modelFactory) {
+        if (modelFactory != null) throw new IllegalArgumentException("segmentation builds its models from SegmentationModels; a model factory is for classification");
+        if (!SegmentationModels.all().containsKey(c.model)) {
+            throw new IllegalArgumentException("model '" + c.model + "' is not a segmentation model; use one of " + SegmentationModels.all().keySet());
+        }
+        String bad = c.mixup > 0 ? "mixup" : c.cutmix > 0 ? "cutmix" : c.labelSmoothing > 0 ? "labelSmoothing (--label-smoothing)"
+                : c.randomErasing > 0 ? "randomErasing" : !c.classes.isEmpty() ? "classes" : c.dropout > 0 ? "dropout"
+                : c.newHead ? "newHead" : c.zeroInitResidual ? "zeroInitResidual" : null;
+        if (bad != null) throw new IllegalArgumentException(bad + " applies to classification only, not to --task segmentation");
+        if (c.imageSize < 32) throw new IllegalArgumentException("imageSize (--image-size) must be >= 32 for segmentation, got " + c.imageSize);
+    }
+
+    /** k of n indices at random (seeded, kept in order), or all of them for k <= 0, as {@link DataSources#subset}. */
+    static int[] pick(int n, int k, long seed) {
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) all[i] = i;
+        if (k <= 0 || k >= n) return all;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
+        for (int i = 0; i < k; i++) {
+            int j = i + r.nextInt(n - i);
+            int t = all[i];
+            all[i] = all[j];
+            all[j] = t;
+        }
+        int[] p = java.util.Arrays.copyOf(all, k);
+        java.util.Arrays.sort(p);
+        return p;
+    }
+
+    /** Loss of {@code out} (the auxiliary head is training's only), pixel accuracy and mIoU over a loader. */
+    static Scores evaluate(Module model, DenseLoader loader, int k) {
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        ConfusionMatrix cm = new ConfusionMatrix(k);
+        double lossSum = 0;
+        long n = 0;
+        Inference inference = new Inference(model);
+        try (var g = GradMode.noGrad()) {
+            for (DenseLoader.DenseBatch b : loader.epoch(0)) {
+                Tensor out = inference.run(b.images());
+                lossSum += (double) LossOps.crossEntropyDense(Variable.constant(out), b.masks(), SegmentationLoss.IGNORE_INDEX, 1f)
+                        .value().data()[0] * b.size();
+                cm.update(out, b.masks());
+                n += b.size();
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        if (n == 0) throw new IllegalStateException("evaluation saw no images");
+        LinkedHashMap<String, Double> cols = new LinkedHashMap<>();
+        double miou = cm.meanIoU(), acc = cm.pixelAccuracy();
+        cols.put("test_loss", lossSum / n);
+        cols.put("test_miou", miou);
+        cols.put("test_pixel_acc", acc);
+        return new Scores(cols, miou, String.format(Locale.ROOT, "test loss %.4f mIoU %.2f%% pixel acc %.2f%%", lossSum / n, 100 * miou, 100 * acc), null);
+    }
+
+    /**
+     * Counts of (true class, predicted class) over the scored pixels, as the reference's
+     * utils.ConfusionMatrix; 255 is not scored. Minimal and private to this task.
+     */
+    static final class ConfusionMatrix {
+        private final int k;
+        private final long[] m;
+
+        ConfusionMatrix(int k) {
+            this.k = k;
+            this.m = new long[k * k];
+        }
+
+        /** Adds the arg-max of scores [N, K, H, W] against masks [N, H, W]. */
+        void update(Tensor scores, Tensor masks) {
+            int n = scores.dim(0), plane = scores.dim(2) * scores.dim(3);
+            float[] s = scores.data(), t = masks.data();
+            for (int i = 0; i < n; i++) {
+                int off = i * k * plane;
+                for (int p = 0; p < plane; p++) {
+                    int truth = (int) t[i * plane + p];
+                    if (truth == DenseTarget.IGNORE) continue;
+                    if (truth < 0 || truth >= k) throw new IllegalArgumentException("mask class " + truth + " is not in [0, " + k + ") or 255");
+                    int best = 0;
+                    for (int c = 1; c < k; c++) if (s[off + c * plane + p] > s[off + best * plane + p]) best = c;
+                    m[truth * k + best]++;
+                }
+            }
+        }
+
+        long total() {
+            long sum = 0;
+            for (long v : m) sum += v;
+            return sum;
+        }
+
+        long correct() {
+            long d = 0;
+            for (int i = 0; i < k; i++) d += m[i * k + i];
+            return d;
+        }
+
+        double pixelAccuracy() {
+            long t = total();
+            return t == 0 ? 0 : (double) correct() / t;
+        }
+
+        /**
+         * Mean over classes of diag / (row + column - diag). A class absent from both the masks
+         * and the predictions has no IoU and is left out (nanmean), so a small test set that lacks
+         * a class does not make the mean NaN; the reference's mean would be NaN there.
+         */
+        double meanIoU() {
+            double sum = 0;
+            int counted = 0;
+            for (int i = 0; i < k; i++) {
+                long row = 0, col = 0;
+                for (int j = 0; j < k; j++) {
+                    row += m[i * k + j];
+                    col += m[j * k + i];
+                }
+                long union = row + col - m[i * k + i];
+                if (union == 0) continue;
+                sum += (double) m[i * k + i] / union;
+                counted++;
+            }
+            return counted == 0 ? 0 : sum / counted;
+        }
+    }
+}
