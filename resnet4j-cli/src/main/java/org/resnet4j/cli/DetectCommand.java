@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import org.resnet4j.data.ImageDecoder;
-import org.resnet4j.data.ImageFolder;
 import org.resnet4j.detection.CocoCategories;
 import org.resnet4j.detection.Detections;
 import org.resnet4j.detection.Fcos;
@@ -73,21 +72,13 @@ final class DetectCommand implements Callable<Integer> {
         m.setOptions(new Fcos.Options(minSize != null ? minSize : o.minSize(), maxSize != null ? maxSize : o.maxSize(),
                 o.centerSamplingRadius(), score, nms, perImage, o.topkCandidates()));
         m.eval();
-        List<String> names = labels != null ? Files.readAllLines(labels).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
-                : classes == CocoCategories.NAMES.size() ? CocoCategories.NAMES : null;
-        if (names != null && names.size() != classes) {
-            throw new IllegalArgumentException(labels + " names " + names.size() + " classes, the weights have " + classes);
-        }
+        List<String> names = ImageArgs.labels(labels, CocoCategories.NAMES, classes);
         Files.createDirectories(out);
         List<Map<String, Object>> all = new ArrayList<>();
         int failed = 0;
         for (Path file : images) {
-            Tensor img;
-            try {
-                img = ImageFolder.decode(file, 3);
-            } catch (java.io.IOException e) {
-                spec.commandLine().getErr().println("error: " + e.getMessage());
-                spec.commandLine().getErr().flush();
+            Tensor img = ImageArgs.decodeOrReport(file, spec);
+            if (img == null) {
                 failed++;
                 continue;
             }

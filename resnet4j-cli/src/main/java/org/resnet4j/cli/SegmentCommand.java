@@ -9,7 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
-import org.resnet4j.data.ImageFolder;
 import org.resnet4j.data.Normalize;
 import org.resnet4j.data.Resize;
 import org.resnet4j.data.dense.DenseTransforms;
@@ -45,23 +44,15 @@ final class SegmentCommand implements Callable<Integer> {
         if (size < 16) throw new IllegalArgumentException("--size must be >= 16, got " + size);
         SegmentationModel m = SegmentationWeights.forStateDict(model, Transfer.readStateDict(weights), weights);
         int classes = m.classes();
-        List<String> names = labels != null ? Files.readAllLines(labels).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
-                : classes == Masks.VOC_CLASSES.size() ? Masks.VOC_CLASSES : null;
-        if (names != null && names.size() != classes) {
-            throw new IllegalArgumentException((labels != null ? labels : "VOC") + " names " + names.size() + " classes, the weights have " + classes);
-        }
+        List<String> names = ImageArgs.labels(labels, Masks.VOC_CLASSES, classes);
         Files.createDirectories(out);
         Inference inference = new Inference(m);
         Normalize normalize = Normalize.imagenet();
         List<Map<String, Object>> all = new ArrayList<>();
         int failed = 0;
         for (Path file : images) {
-            Tensor img;
-            try {
-                img = ImageFolder.decode(file, 3);
-            } catch (java.io.IOException e) {
-                spec.commandLine().getErr().println("error: " + e.getMessage());
-                spec.commandLine().getErr().flush();
+            Tensor img = ImageArgs.decodeOrReport(file, spec);
+            if (img == null) {
                 failed++;
                 continue;
             }
