@@ -241,33 +241,6 @@ public final class InferenceServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ routing
 
-    /** An answer to send: status, JSON or text body, extra headers. */
-    private record Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
-        static Reply json(int status, Object value) {
-            return new Reply(status, "application/json", Json.write(value).getBytes(StandardCharsets.UTF_8), Map.of());
-        }
-
-        static Reply error(int status, String message) {
-            return json(status, Map.of("error", message));
-        }
-    }
-
-    /** A request refused with a status and a reason. */
-    static final class HttpError extends Exception {
-        final int status;
-        final Map<String, String> headers;
-
-        HttpError(int status, String message) {
-            this(status, message, Map.of());
-        }
-
-        HttpError(int status, String message, Map<String, String> headers) {
-            super(message, null, false, false);
-            this.status = status;
-            this.headers = headers;
-        }
-    }
-
     private void handle(HttpExchange ex) throws IOException {
         long t0 = System.nanoTime();
         String path = ex.getRequestURI().getPath();

@@ -32,7 +32,7 @@ final class V2Tensors {
     /** Where a request's allocations are reserved before they are made (see {@link Admission}). */
     @FunctionalInterface
     interface Budget {
-        void reserve(long bytes) throws InferenceServer.HttpError;
+        void reserve(long bytes) throws HttpError;
     }
 
     /**
@@ -49,7 +49,7 @@ final class V2Tensors {
      *     they are checked and before they are allocated; it refuses by throwing
      */
     static List<Tensor> inputImages(Object request, byte[] body, int binaryStart, int[] chw, int maxImages, Budget budget)
-            throws InferenceServer.HttpError {
+            throws HttpError {
         int binaryLength = body.length - binaryStart;
         if (!(request instanceof Map<?, ?> req)) throw new IllegalArgumentException("the request must be a JSON object with \"inputs\"");
         if (!(req.get("inputs") instanceof List<?> inputs) || inputs.size() != 1) {
