@@ -19,9 +19,11 @@ import org.resnet4j.data.dense.DenseTransform;
 import org.resnet4j.data.dense.DenseTransforms;
 import org.resnet4j.data.dense.SceneDataset;
 import org.resnet4j.data.dense.VocSegmentation;
+import org.resnet4j.metrics.ConfusionMatrix;
 import org.resnet4j.models.ModelConfig;
 import org.resnet4j.nn.Inference;
 import org.resnet4j.nn.Module;
+import org.resnet4j.segmentation.Masks;
 import org.resnet4j.segmentation.SegmentationLoss;
 import org.resnet4j.segmentation.SegmentationModel;
 import org.resnet4j.segmentation.SegmentationModels;
@@ -108,8 +110,8 @@ public final class SegmentationTask implements Task {
                 LinkedHashMap<String, Variable> outs = ((SegmentationModel) m).forwardAll(Variable.constant(b.images()));
                 Variable loss = SegmentationLoss.criterion(outs, b.masks());
                 ConfusionMatrix cm = new ConfusionMatrix(k);
-                cm.update(outs.get("out").value(), b.masks());
-                return new Step(loss, cm.correct(), cm.total());
+                update(cm, outs.get("out").value(), b.masks());
+                return new Step(loss, correct(cm), cm.total());
             }
 
             @Override
@@ -183,7 +185,7 @@ public final class SegmentationTask implements Task {
                 Tensor out = inference.run(b.images());
                 lossSum += (double) LossOps.crossEntropyDense(Variable.constant(out), b.masks(), SegmentationLoss.IGNORE_INDEX, 1f)
                         .value().data()[0] * b.size();
-                cm.update(out, b.masks());
+                update(cm, out, b.masks());
                 n += b.size();
             }
         } finally {
@@ -191,7 +193,9 @@ public final class SegmentationTask implements Task {
         }
         if (n == 0) throw new IllegalStateException("evaluation saw no images");
         LinkedHashMap<String, Double> cols = new LinkedHashMap<>();
-        double miou = cm.meanIoU(), acc = cm.pixelAccuracy();
+        // a class absent from both the masks and the predictions has no IoU and is left out
+        // (numpy's nanmean), so a small test set that lacks a class is still scored
+        double miou = cm.meanIouOfDefined(), acc = cm.pixelAccuracy();
         cols.put("test_loss", lossSum / n);
         cols.put("test_miou", miou);
         cols.put("test_pixel_acc", acc);
@@ -199,72 +203,24 @@ public final class SegmentationTask implements Task {
     }
 
     /**
-     * Counts of (true class, predicted class) over the scored pixels, as the reference's
-     * utils.ConfusionMatrix; 255 is not scored. Minimal and private to this task.
+     * Adds the arg-max of scores [N, K, H, W] against masks [N, H, W] (class indices as floats, 255
+     * not scored) to {@code cm}, torchvision's references' ConfusionMatrix.
      */
-    static final class ConfusionMatrix {
-        private final int k;
-        private final long[] m;
-
-        ConfusionMatrix(int k) {
-            this.k = k;
-            this.m = new long[k * k];
+    static void update(ConfusionMatrix cm, Tensor scores, Tensor masks) {
+        int n = scores.dim(0), k = scores.dim(1), h = scores.dim(2), w = scores.dim(3), plane = h * w;
+        float[] s = scores.data(), t = masks.data();
+        for (int i = 0; i < n; i++) {
+            int[] pred = Masks.argmax(Tensor.of(java.util.Arrays.copyOfRange(s, i * k * plane, (i + 1) * k * plane), k, h, w));
+            int[] truth = new int[plane];
+            for (int p = 0; p < plane; p++) truth[p] = (int) t[i * plane + p];
+            cm.update(truth, pred);
         }
+    }
 
-        /** Adds the arg-max of scores [N, K, H, W] against masks [N, H, W]. */
-        void update(Tensor scores, Tensor masks) {
-            int n = scores.dim(0), plane = scores.dim(2) * scores.dim(3);
-            float[] s = scores.data(), t = masks.data();
-            for (int i = 0; i < n; i++) {
-                int off = i * k * plane;
-                for (int p = 0; p < plane; p++) {
-                    int truth = (int) t[i * plane + p];
-                    if (truth == DenseTarget.IGNORE) continue;
-                    if (truth < 0 || truth >= k) throw new IllegalArgumentException("mask class " + truth + " is not in [0, " + k + ") or 255");
-                    int best = 0;
-                    for (int c = 1; c < k; c++) if (s[off + c * plane + p] > s[off + best * plane + p]) best = c;
-                    m[truth * k + best]++;
-                }
-            }
-        }
-
-        long total() {
-            long sum = 0;
-            for (long v : m) sum += v;
-            return sum;
-        }
-
-        long correct() {
-            long d = 0;
-            for (int i = 0; i < k; i++) d += m[i * k + i];
-            return d;
-        }
-
-        double pixelAccuracy() {
-            long t = total();
-            return t == 0 ? 0 : (double) correct() / t;
-        }
-
-        /**
-         * Mean over classes of diag / (row + column - diag). A class absent from both the masks
-         * and the predictions has no IoU and is left out (nanmean), so a small test set that lacks
-         * a class does not make the mean NaN; the reference's mean would be NaN there.
-         */
-        double meanIoU() {
-            double sum = 0;
-            int counted = 0;
-            for (int i = 0; i < k; i++) {
-                long row = 0, col = 0;
-                for (int j = 0; j < k; j++) {
-                    row += m[i * k + j];
-                    col += m[j * k + i];
-                }
-                long union = row + col - m[i * k + i];
-                if (union == 0) continue;
-                sum += (double) m[i * k + i] / union;
-                counted++;
-            }
-            return counted == 0 ? 0 : sum / counted;
-        }
+    /** Pixels on the diagonal: predicted as their true class. */
+    static long correct(ConfusionMatrix cm) {
+        long d = 0;
+        for (int c = 0; c < cm.classes(); c++) d += cm.count(c, c);
+        return d;
     }
 }

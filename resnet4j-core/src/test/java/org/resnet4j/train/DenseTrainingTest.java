@@ -108,17 +108,18 @@ class DenseTrainingTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new Trainer(f, quiet()).fit()).getMessage().contains("scenes"));
     }
 
-    /** The confusion matrix's pixel accuracy and mIoU on a hand-made case; 255 is not scored. */
+    /** The task's scores [N, K, H, W] into the metrics' confusion matrix on a hand-made case; 255 is not scored. */
     @Test
     void confusionMatrixScoresPixels() {
         // 1 image, 2 classes, 1x4 pixels: scores pick classes 0, 1, 1, 0; truth 0, 1, 0, 255
         Tensor scores = Tensor.of(new float[] {1, 0, 0, 1, /* class 1 */ 0, 1, 1, 0}, 1, 2, 1, 4);
         Tensor truth = Tensor.of(new float[] {0, 1, 0, 255}, 1, 1, 4);
-        SegmentationTask.ConfusionMatrix cm = new SegmentationTask.ConfusionMatrix(2);
-        cm.update(scores, truth);
+        org.resnet4j.metrics.ConfusionMatrix cm = new org.resnet4j.metrics.ConfusionMatrix(2);
+        SegmentationTask.update(cm, scores, truth);
         assertEquals(3, cm.total());
+        assertEquals(2, SegmentationTask.correct(cm));
         assertEquals(2.0 / 3, cm.pixelAccuracy(), 1e-12);
         // class 0: tp 1, row 2, col 1 -> 1/2; class 1: tp 1, row 1, col 2 -> 1/2
-        assertEquals(0.5, cm.meanIoU(), 1e-12);
+        assertEquals(0.5, cm.meanIouOfDefined(), 1e-12);
     }
 }
