@@ -16,7 +16,9 @@ import org.resnet4j.tensor.Tensor;
  *
  * <p>The results are bit-identical to {@code model.call(x)} in eval mode under
  * {@link GradMode#noGrad()}. One thread at a time (calls are serialized); for concurrent
- * serving, one Inference per thread.
+ * serving, one Inference per thread. Several Inferences may run one module at once: a module
+ * in training mode is put in eval mode by the first of them and back by the last (a count per
+ * module), so no call runs with the batch statistics another call's end has switched back on.
  */
 public final class Inference {
     private final Module model;
@@ -28,14 +30,13 @@ public final class Inference {
 
     /** The model's output for {@code x} (in eval mode for the call; the model's mode is restored). */
     public synchronized Tensor run(Tensor x) {
-        boolean wasTraining = model.isTraining();
-        if (wasTraining) model.eval();
+        enterEval(model);
         try (var scope = buffers.open(); var noGrad = GradMode.noGrad()) {
             Tensor y = model.call(Variable.constant(x)).value();
             // a pooled result would be overwritten by the next call
             return BufferPool.isPooled(y.data()) ? y.copy() : y;
         } finally {
-            if (wasTraining) model.train();
+            exitEval(model);
         }
     }
 
@@ -47,14 +48,49 @@ public final class Inference {
         if (!(model instanceof MultiOutput multi)) {
             throw new IllegalArgumentException(model.getClass().getSimpleName() + " has one output: use run");
         }
-        boolean wasTraining = model.isTraining();
-        if (wasTraining) model.eval();
+        enterEval(model);
         try (var scope = buffers.open(); var noGrad = GradMode.noGrad()) {
             java.util.LinkedHashMap<String, Tensor> out = new java.util.LinkedHashMap<>();
             multi.forwardAll(Variable.constant(x)).forEach((k, v) -> out.put(k, BufferPool.isPooled(v.value().data()) ? v.value().copy() : v.value()));
             return out;
         } finally {
-            if (wasTraining) model.train();
+            exitEval(model);
+        }
+    }
+
+    /** Calls in progress on a module, and the mode the first of them found it in. */
+    private static final class EvalBorrow {
+        int calls;
+        boolean wasTraining;
+    }
+
+    /** Modules being run by some Inference, by identity. */
+    private static final java.util.Map<Module, EvalBorrow> RUNNING = new java.util.IdentityHashMap<>();
+
+    /**
+     * Puts the module in eval mode for a call. Reading the mode and switching it per call, as a
+     * single caller may, races when two Inferences share the module: the second reads "eval"
+     * (set by the first), the first ends and switches training back on, and the second's batch
+     * norm then normalises with batch statistics. The first call in saves the mode, the last out
+     * restores it.
+     */
+    private static void enterEval(Module model) {
+        synchronized (RUNNING) {
+            EvalBorrow b = RUNNING.computeIfAbsent(model, m -> new EvalBorrow());
+            if (b.calls++ == 0) {
+                b.wasTraining = model.isTraining();
+                if (b.wasTraining) model.eval();
+            }
+        }
+    }
+
+    private static void exitEval(Module model) {
+        synchronized (RUNNING) {
+            EvalBorrow b = RUNNING.get(model);
+            if (--b.calls == 0) {
+                RUNNING.remove(model);
+                if (b.wasTraining) model.train();
+            }
         }
     }
 

@@ -112,4 +112,33 @@ class InferenceTest {
         m.eval();
         assertArrayEquals(plain(m, x).data(), y.data());
     }
+
+    @Test
+    void severalInferencesOnOneModuleInTrainingModeAtOnce() throws Exception {
+        // Two Inferences share a module in training mode, as a server's copy and a test's
+        // reference may: every call must see eval mode throughout, and the mode comes back after.
+        Module m = model("resnet8", 6);
+        m.train();
+        Tensor x = Tensor.randn(7, 2, 3, 16, 16);
+        m.eval();
+        float[] expected = plain(m, x).data();
+        m.train();
+        int threads = 3, calls = 150;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<Integer>> wrong = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                wrong.add(pool.submit(() -> {
+                    Inference inference = new Inference(m);
+                    int bad = 0;
+                    for (int c = 0; c < calls; c++) if (!java.util.Arrays.equals(expected, inference.run(x).data())) bad++;
+                    return bad;
+                }));
+            }
+            for (var w : wrong) assertEquals(0, w.get(120, java.util.concurrent.TimeUnit.SECONDS), "calls that did not see eval mode");
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(m.isTraining(), "training mode restored after the last call");
+    }
 }

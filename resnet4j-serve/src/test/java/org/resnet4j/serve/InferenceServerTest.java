@@ -260,9 +260,9 @@ class InferenceServerTest {
             inputs.add(x);
             answers.add(pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", inferBody(x).getBytes())));
         }
-        // the reference runs on its own copy of the weights (resnet8() is seeded), not on the
-        // served module, which the server may still be running for the other requests
-        Predictor alone = new Predictor(resnet8(), NORM, SyntheticShapes.CLASSES, 3, 1);
+        // the reference runs the served module while the server may still be running it for
+        // the other requests (Inference counts the calls on a module: both see eval mode)
+        Predictor alone = new Predictor(model, NORM, SyntheticShapes.CLASSES, 3, 1);
         for (int i = 0; i < n; i++) {
             var r = answers.get(i).get(60, TimeUnit.SECONDS);
             assertEquals(200, r.statusCode(), r.body());
