@@ -6,11 +6,15 @@ deterministically until real detections come out: torchvision's random head star
 logit near the prior's -4.6 (fcos.py, FCOSClassificationHead: bias -log((1 - 0.01) / 0.01),
 weights normal(std 0.01)), which puts every score near sqrt(0.01 * 0.5) = 0.07, below the 0.2
 threshold. The adjustment multiplies cls_logits' weights by CLS_GAIN (spreading the logits over
-the image), moves its bias by a shift plus a small per-class term (so several classes win
-somewhere), and gives bbox_reg a positive bias (boxes of about an anchor's size instead of dots).
+the image), moves its bias by a shift plus a per-class term (so several classes win somewhere:
+CLASS_SPREAD * cos(1.3 k); for resnet50 the class's peak logit on the image subtracted and
+LEVEL_SPREAD * cos(1.3 k) added, since its seeded features vary so little over the image that two
+classes took every box), and gives
+bbox_reg a positive bias (boxes of about an anchor's size instead of dots).
 The shift is chosen on the head's outputs (the logits are linear in it) so that 30 to 90
-candidates pass the threshold, as far from it as can be, and then checked: the detections are between 20 and 99 (so the top-100 cut
-never decides), no candidate score is within 1e-4 of the score threshold, no same-class IoU
+candidates (resnet50: 20 to 40) pass the threshold, as far from it as can be, and then checked: the detections are between 20 and 99 (so the top-100 cut
+never decides), no two adjacent kept scores within 1e-5 (their order is then not rounding's), no
+candidate score is within 1e-4 of the score threshold, no same-class IoU
 among the candidates within 1e-4 of the NMS threshold, and no level has more than 1000
 candidates: float32 rounding on either side cannot flip a decision.
 
@@ -60,6 +64,8 @@ WORK = os.path.join(ROOT, "target", "fcos_pth")
 CLS_GAIN = 4.0
 BBOX_BIAS = [1.0, 0.8, 1.2, 0.9]  # l, t, r, b in anchor sizes: boxes about twice an anchor wide
 POOL = 8192
+CLASS_SPREAD = 0.4  # per-class bias term: cos(1.3 k) times this
+LEVEL_SPREAD = 2.0  # the same term on levelled classes: their peaks apart, so kept scores do not nearly tie
 PRIOR = -math.log((1 - 0.01) / 0.01)
 
 
@@ -82,14 +88,28 @@ def as_input(u8):
     return u8.to(torch.float32) / 255
 
 
-def adjust(m, shift):
-    """The deterministic adjustment described above, in place."""
+def adjust(m, shift, level=None):
+    """The deterministic adjustment described above, in place; level: a per-class bias term."""
     cls = m.head.classification_head.cls_logits
     k = cls.bias.numel()
     with torch.no_grad():
         cls.weight.mul_(CLS_GAIN)
-        cls.bias.copy_(PRIOR + shift + 0.4 * torch.cos(1.3 * torch.arange(k, dtype=torch.float64)).float())
+        per_class = CLASS_SPREAD * torch.cos(1.3 * torch.arange(k, dtype=torch.float64)).float() if level is None else level.float()
+        cls.bias.copy_(PRIOR + shift + per_class)
         m.head.regression_head.bbox_reg.bias.copy_(torch.tensor(BBOX_BIAS))
+
+
+def levelled(m, x):
+    """Per class, minus its highest logit on the image under the gain (shift 0, no per-class
+    term): each class then peaks at the same logit, and the shift lets the peaks through."""
+    state = {k: v.clone() for k, v in m.state_dict().items()}
+    adjust(m, 0.0, torch.zeros(m.head.classification_head.cls_logits.bias.numel(), dtype=torch.float64))
+    with torch.no_grad():
+        _, _, ho, _ = head_outputs(m, [x])
+    m.load_state_dict(state)
+    k = ho["cls_logits"].shape[-1]
+    # plus a per-class term, so that the classes' peaks (and so the kept scores) are apart
+    return -(ho["cls_logits"][0].double().amax(0) - PRIOR) + LEVEL_SPREAD * torch.cos(1.3 * torch.arange(k, dtype=torch.float64))
 
 
 def candidates(m, x):
@@ -109,12 +129,14 @@ def candidates(m, x):
 
 def shifts(m, x, lo=30, hi=90):
     """Shifts of the class bias ordered by how far the nearest candidate score then lies from the
-    threshold, among those that leave lo to hi candidates: the logits are linear in the bias, so
+    threshold, among those that leave lo to hi candidates and whose kept scores (after NMS) are
+    at least 2e-5 apart: the logits are linear in the bias and the boxes do not depend on it, so
     the head runs once (at shift 0) and each shift is scored on its outputs."""
     with torch.no_grad():
-        _, _, ho, _ = head_outputs(m, [x])
+        il, _, ho, anchors = head_outputs(m, [x])
+    k = ho["cls_logits"].shape[-1]
     c = ho["cls_logits"][0].double().flatten()
-    ct = torch.sigmoid(ho["bbox_ctrness"][0].double()).expand(-1, ho["cls_logits"].shape[-1]).flatten()
+    ct = torch.sigmoid(ho["bbox_ctrness"][0].double()).expand(-1, k).flatten()
     t = m.score_thresh
 
     def count(d, sel=slice(None)):
@@ -125,35 +147,44 @@ def shifts(m, x, lo=30, hi=90):
         mid = (a + b) / 2
         a, b = (mid, b) if count(mid) < (lo + hi) // 2 else (a, mid)
     sel = torch.where(torch.sqrt(torch.sigmoid(c + a + 1.0) * ct) > t)[0]  # every candidate of a shift up to a + 1
+    boxes = box_ops.clip_boxes_to_image(m.box_coder.decode(ho["bbox_regression"][0][sel // k].double(),
+                                                           anchors[0][sel // k].double()), il.image_sizes[0])
     found = []
     for i in range(-400, 201):
         d = a + i * 0.005
         sc = torch.sqrt(torch.sigmoid(c[sel] + d) * ct[sel])
-        n = int((sc > t).sum())
+        on = sc > t
+        n = int(on.sum())
         if lo <= n <= hi:
-            found.append((float((sc - t).abs().min()), round(d, 3)))
+            kept = sc[on][box_ops.batched_nms(boxes[on], sc[on], sel[on] % k, m.nms_thresh)]
+            if float((kept[:-1] - kept[1:]).min()) > 2e-5:
+                found.append((float((sc - t).abs().min()), round(d, 3)))
     return [d for _, d in sorted(found, reverse=True)]
 
 
-def settle(m, x):
+def settle(m, x, level=None, lo=30, hi=90):
     """Tries the best shifts until one gives decisions that all have margins. Returns the metadata."""
     state = {k: v.clone() for k, v in m.state_dict().items()}
-    adjust(m, 0.0)
-    for shift in shifts(m, x)[:8]:
+    adjust(m, 0.0, level)
+    for shift in shifts(m, x, lo, hi)[:8]:
         m.load_state_dict(state)
-        adjust(m, shift)
+        adjust(m, shift, level)
         s, boxes, labels, per_level = candidates(m, x)
         with torch.no_grad():
-            n = len(m([x])[0]["scores"])
+            kept = m([x])[0]["scores"]
+        n = len(kept)
         thr_margin = float((s - m.score_thresh).abs().min())
         nms = nms_margin(boxes, labels, m.nms_thresh)
-        ok = 20 <= n < m.detections_per_img and thr_margin > 1e-4 and nms > 1e-4 and max(per_level) <= m.topk_candidates
-        print("shift %.3f: %d detections, %d candidates %s, score margin %.2e, NMS margin %.2e%s"
-              % (shift, n, len(labels), per_level, thr_margin, nms, "" if ok else " (rejected)"))
+        # the order of the detections: adjacent scores apart, or rounding could swap two
+        order = float((kept[:-1] - kept[1:]).min()) if n > 1 else float("inf")
+        ok = (20 <= n < m.detections_per_img and thr_margin > 1e-4 and nms > 1e-4 and order > 1e-5
+              and max(per_level) <= m.topk_candidates)
+        print("shift %.3f: %d detections, %d candidates %s, score margin %.2e, NMS margin %.2e, order margin %.2e%s"
+              % (shift, n, len(labels), per_level, thr_margin, nms, order, "" if ok else " (rejected)"))
         if ok:
             return {"cls_gain": repr(CLS_GAIN), "cls_shift": repr(shift), "bbox_bias": repr(BBOX_BIAS),
                     "candidates": str(len(labels)), "candidates_per_level": repr(per_level),
-                    "score_thresh_margin": "%.3e" % thr_margin, "nms_margin": "%.3e" % nms,
+                    "score_thresh_margin": "%.3e" % thr_margin, "nms_margin": "%.3e" % nms, "order_margin": "%.3e" % order,
                     "torch_version": torch.__version__, "torchvision_version": torchvision.__version__}
     raise SystemExit("no class-bias shift gives detections with margins")
 
@@ -245,7 +276,10 @@ def make_resnet50():
     m = torchvision.models.detection.fcos_resnet50_fpn(weights=None, weights_backbone=None).eval()
     u8 = drawn_image(480, 640)
     x = as_input(u8)
-    meta = settle(m, x)
+    # the seeded ResNet-50's features vary little over the image, so a few classes would take
+    # every box (two did): the classes are levelled first, so that many peak somewhere
+    meta = settle(m, x, levelled(m, x), 20, 40)
+    meta["levelled"] = "True"
     pth = os.path.join(WORK, "fcos_resnet50_fpn.pth")
     torch.save(m.state_dict(), pth)
     png = os.path.join(WORK, "shapes.png")
