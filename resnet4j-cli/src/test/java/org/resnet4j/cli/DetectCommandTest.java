@@ -109,7 +109,7 @@ class DetectCommandTest {
             Map<?, ?> d = (Map<?, ?>) dets.get(i);
             assertEquals(Math.round(labels[i]), ((Number) d.get("label")).intValue(), "label of detection " + i);
             assertEquals(CocoCategories.NAMES.get(Math.round(labels[i])), d.get("class"));
-            assertEquals(scores[i], ((Number) d.get("score")).floatValue(), 1e-5f, "score of detection " + i);
+            assertEquals(scores[i], ((Number) d.get("score")).floatValue(), 3e-5f, "score of detection " + i);
             List<?> box = (List<?>) d.get("box");
             for (int k = 0; k < 4; k++) assertEquals(boxes[4 * i + k], ((Number) box.get(k)).floatValue(), 1e-3f, "box of detection " + i);
         }

@@ -44,6 +44,6 @@ class FcosPthTest {
         assertTrue(java.util.Arrays.stream(wantLabels).distinct().count() >= 3, "several classes");
         double box = Tensor.maxAbsDiff(want.get("boxes"), d.boxes()), score = Tensor.maxAbsDiff(want.get("scores"), d.scores());
         assertTrue(box < 1e-3, "boxes within 1e-3 px, off by " + box);
-        assertTrue(score < 1e-5, "scores within 1e-5, off by " + score);
+        assertTrue(score < 3e-5, "scores within 3e-5 (7.4e-6 measured; the order margin is 8.2e-5), off by " + score);
     }
 }
