@@ -32,7 +32,7 @@ Two parts:
              LastLevelP6P7(256, 256), 91 classes, min_size 384, max_size 512), resnet4j's
              fcos_resnet18_fpn; every weight tensor a view (torch.as_strided) of a storage of
              its own of at most POOL values, so torch.save writes 19 million parameters in about
-             1.5 MB: resnet4j-core/src/test/resources/pth/fcos_resnet18_fpn_views.pth, and
+             1.4 MB: resnet4j-core/src/test/resources/pth/fcos_resnet18_fpn_views.pth, and
              goldens/fcos_pth_detections.safetensors with the drawn 3x96x128 image and
              torchvision's float32 detections on it (boxes, scores, labels; margins in the
              metadata). FcosPthTest reads the .pth with io.pth.Pth and compares.

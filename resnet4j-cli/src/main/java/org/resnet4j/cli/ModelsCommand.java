@@ -30,8 +30,9 @@ final class ModelsCommand implements Callable<Integer> {
         }
         StringBuilder trainableBn = new StringBuilder();
         for (String name : Fcos.PRESETS) {
-            // FrozenBatchNorm2d, as torchvision builds the model when weights are given (its
-            // weight and bias are buffers, so torchvision's parameters() does not count them)
+            // FrozenBatchNorm2d, as fcos_resnet50_fpn builds the model when weights are given
+            // (detection/fcos.py: is_trained); ops/misc.py registers its weight and bias as
+            // buffers, so torchvision's parameters() does not count them
             Fcos m = Module.buildMeta(() -> Fcos.create(name, CocoCategories.NAMES.size(), true));
             // the batch a 480x640 (4:3) image becomes: resized by the preset's transform, padded to 32
             int[] hw = m.transform().resizedSize(480, 640);
