@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.data.ImageFolder;
+import org.resnet4j.detection.CocoCategories;
 import org.resnet4j.detection.Detections;
 import org.resnet4j.detection.Fcos;
+import org.resnet4j.tensor.Tensor;
 import org.resnet4j.io.safetensors.SafeTensors;
 import org.resnet4j.nn.Init;
 import org.resnet4j.testing.Cli;
@@ -70,5 +75,94 @@ class DetectCommandTest {
         r = Cli.run("detect", "--model", "fcos_resnet18_fpn", "--weights", w.toString(), "--min-size", "0", img.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--min-size must be >= 1, got 0"), r.err());
+    }
+
+    /** A fixture the core's test jar carries (its src/test/resources), copied to a file. */
+    private Path coreResource(String name) throws Exception {
+        Path out = dir.resolve("fixtures").resolve(name);
+        Files.createDirectories(out.getParent());
+        try (var in = DetectCommandTest.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) throw new java.io.FileNotFoundException(name + " is not on the test class path (resnet4j-core's test jar)");
+            Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return out;
+    }
+
+    /** tools/make_fcos_pth.py's torch.save'd fcos_resnet18_fpn, converted and run: torchvision's detections. */
+    @Test
+    void convertThenDetectGivesTorchvisionsDetections() throws Exception {
+        SafeTensors.Contents golden = SafeTensors.read(coreResource("goldens/fcos_pth_detections.safetensors"));
+        Path img = dir.resolve("drawn.png");
+        ImageIO.write(ImageDecoder.toImage(golden.tensors().get("image"), 1), "png", img.toFile());
+        assertEquals(0f, Tensor.maxAbsDiff(golden.tensors().get("image"), ImageFolder.decode(img, 3)), "the PNG holds the golden's bytes");
+        Path st = dir.resolve("fcos.safetensors");
+        Cli.Run r = Cli.run("convert", coreResource("pth/fcos_resnet18_fpn_views.pth").toString(), st.toString());
+        assertEquals(0, r.code(), r.err());
+        r = Cli.run("detect", "--model", "fcos_resnet18_fpn", "--weights", st.toString(), "--out", dir.resolve("out").toString(),
+                "--json", img.toString());
+        assertEquals(0, r.code(), r.err());
+        List<?> dets = (List<?>) Cli.at(r.json(), 0, "detections");
+        float[] boxes = golden.tensors().get("boxes").data(), scores = golden.tensors().get("scores").data();
+        float[] labels = golden.tensors().get("labels").data();
+        assertEquals(scores.length, dets.size(), "detections");
+        for (int i = 0; i < dets.size(); i++) {
+            Map<?, ?> d = (Map<?, ?>) dets.get(i);
+            assertEquals(Math.round(labels[i]), ((Number) d.get("label")).intValue(), "label of detection " + i);
+            assertEquals(CocoCategories.NAMES.get(Math.round(labels[i])), d.get("class"));
+            assertEquals(scores[i], ((Number) d.get("score")).floatValue(), 3e-5f, "score of detection " + i);
+            List<?> box = (List<?>) d.get("box");
+            for (int k = 0; k < 4; k++) assertEquals(boxes[4 * i + k], ((Number) box.get(k)).floatValue(), 1e-3f, "box of detection " + i);
+        }
+    }
+
+    @Test
+    void modelsListsTheDetectorsWithTorchvisionsCounts() throws Exception {
+        Map<String, String> counts = SafeTensors.read(coreResource("goldens/fcos_counts.safetensors")).metadata();
+        Cli.Run r = Cli.run("models");
+        assertEquals(0, r.code(), r.err());
+        for (String name : Fcos.PRESETS) {
+            String line = r.out().lines().filter(l -> l.startsWith(name + " ")).findFirst().orElseThrow(() -> new AssertionError(name + "\n" + r.out()));
+            String total = String.format("%,d", Long.parseLong(counts.get(name + "/parameters_total")));
+            assertTrue(line.contains(" " + total + " "), "FrozenBatchNorm2d count " + total + " in: " + line);
+        }
+        String scratch = String.format("fcos_resnet50_fpn %,d", Long.parseLong(counts.get("fcos_resnet50_fpn_scratch/parameters_total")));
+        assertTrue(r.out().contains(scratch), "trainable batch norm: " + scratch + " in\n" + r.out());
+        assertTrue(r.out().contains("3x800x1088"), "a 480x640 image as the transform resizes and pads it: " + r.out());
+    }
+
+    @Test
+    void unreadableAnd16BitImagesAndAnotherModelsCheckpoint() throws Exception {
+        Path w = dir.resolve("fcos.safetensors");
+        Init.manualSeed(5);
+        SafeTensors.write(w, Fcos.create("fcos_resnet18_fpn", 3, true).stateDict(), Map.of());
+        Path noise = dir.resolve("noise.png");
+        Files.write(noise, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3, 4, 5, 6, 7});
+        BufferedImage deep = new BufferedImage(64, 48, BufferedImage.TYPE_USHORT_GRAY);
+        for (int y = 0; y < 48; y++) for (int x = 0; x < 64; x++) deep.getRaster().setSample(x, y, 0, (x * 1021 + y * 977) % 65536);
+        Path grey16 = dir.resolve("grey16.png");
+        ImageIO.write(deep, "png", grey16.toFile());
+
+        // an unreadable file is named on stderr and counted; the others are still answered
+        Cli.Run r = Cli.run("detect", "--model", "fcos_resnet18_fpn", "--weights", w.toString(), "--score-threshold", "0",
+                "--detections-per-image", "3", "--out", dir.resolve("out").toString(), "--json", noise.toString(), grey16.toString());
+        assertEquals(2, r.code(), "a refused file makes the exit code non-zero");
+        assertTrue(r.err().contains("noise.png"), r.err());
+        List<?> answered = (List<?>) r.json();
+        assertEquals(1, answered.size(), "the readable image is answered");
+        assertEquals(grey16.toString(), Cli.at(answered, 0, "image"));
+        // 16-bit grey: each sample / 65535, repeated into R, G and B
+        Tensor decoded = ImageFolder.decode(grey16, 3);
+        assertEquals(3, decoded.dim(0));
+        assertEquals((5 * 1021 + 7 * 977) / 65535f, decoded.data()[2 * 48 * 64 + 7 * 64 + 5], 1e-7f);
+        assertEquals(3, ((List<?>) Cli.at(answered, 0, "detections")).size());
+
+        // a segmentation checkpoint, and an FCOS one of another backbone: refused naming the file and what differs
+        Path seg = coreResource("pth/deeplabv3_resnet50_expanded.pth");
+        r = Cli.run("detect", "--model", "fcos_resnet18_fpn", "--weights", seg.toString(), grey16.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("deeplabv3_resnet50_expanded.pth") && r.err().contains("not an FCOS state_dict"), r.err());
+        r = Cli.run("detect", "--model", "fcos_resnet50_fpn", "--weights", w.toString(), grey16.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("fcos.safetensors") && r.err().contains("backbone.body."), r.err());
     }
 }

@@ -82,6 +82,9 @@ public final class Fcos extends Module implements MultiOutput {
         setOptions(options);
     }
 
+    /** The presets {@link #create} builds, torchvision's first. */
+    public static final List<String> PRESETS = List.of("fcos_resnet50_fpn", "fcos_resnet18_fpn");
+
     /**
      * A preset: {@code "fcos_resnet50_fpn"} (torchvision's: ResNet-50 body, min_size 800, max_size
      * 1333) or {@code "fcos_resnet18_fpn"} (ResNet-18 body, min_size 384, max_size 512: for images
@@ -95,7 +98,7 @@ public final class Fcos extends Module implements MultiOutput {
                     Options.defaults());
             case "fcos_resnet18_fpn" -> new Fcos(BackboneWithFpn.fcosResNetFpn("resnet18", weightsGiven, null), numClasses,
                     Options.defaults().withSizes(384, 512));
-            default -> throw new IllegalArgumentException("unknown FCOS model '" + name + "'; known: fcos_resnet50_fpn, fcos_resnet18_fpn");
+            default -> throw new IllegalArgumentException("unknown FCOS model '" + name + "'; known: " + String.join(", ", PRESETS));
         };
     }
 
