@@ -37,7 +37,7 @@ class ArchitectureTest {
             Map.entry("metrics", Set.of()),
             Map.entry("io.safetensors", Set.of("io", "io.json", "tensor")),
             Map.entry("io.pth", Set.of("io", "tensor")),
-            Map.entry("io.onnx", Set.of("io", "models", "nn", "autograd", "autograd.ops", "kernels", "tensor")),
+            Map.entry("io.onnx", Set.of("io", "models", "segmentation", "nn", "autograd", "autograd.ops", "kernels", "tensor")),
             Map.entry("train", Set.of("data", "data.dense", "io", "io.json", "io.safetensors", "io.pth", "metrics", "models", "segmentation", "nn", "autograd",
                     "autograd.ops", "kernels", "tensor")));
 

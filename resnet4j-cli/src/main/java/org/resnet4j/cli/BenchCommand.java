@@ -52,8 +52,9 @@ final class BenchCommand implements Callable<Integer> {
         if (inChannels < 1) throw new IllegalArgumentException("--in-channels must be >= 1, got " + inChannels);
         if (org.resnet4j.segmentation.SegmentationModels.all().containsKey(model)) {
             // a dense model: one image of --size (default 520, torchvision's), both outputs
-            if (train || against != null || batch != 1) throw new IllegalArgumentException(model + ": bench times a segmenter's inference at batch 1");
+            if (train || batch != 1) throw new IllegalArgumentException(model + ": bench times a segmenter's inference at batch 1");
             int hw = size != null ? size : org.resnet4j.segmentation.SegmentationModels.get(model).defaultSize();
+            if (against != null) return against(hw); // "out" beside ONNX Runtime's, random weights
             Benchmarks.setProfile(profile);
             System.out.println(Json.write(Benchmarks.segmentation(model, hw, hw, minSeconds)));
             if (profile) System.out.print(Benchmarks.lastProfile());

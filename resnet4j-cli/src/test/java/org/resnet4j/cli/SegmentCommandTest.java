@@ -117,4 +117,67 @@ class SegmentCommandTest {
         long fcn = SegmentationModels.get("fcn_resnet50").createMeta(new SegmentationModels.Config(21, true, 3)).parameterCount();
         assertTrue(r.out().contains(String.format("%,d", fcn)), r.out());
     }
+
+    @Test
+    void anImageThatDoesNotDecodeIsReportedByNameAndTheOthersAreStillSegmented() throws Exception {
+        Init.manualSeed(4);
+        Path w = dir.resolve("fcn.safetensors"), out = dir.resolve("out");
+        SafeTensors.write(w, SegmentationModels.create("fcn_resnet18", 3, false).stateDict(), Map.of());
+        Path good = dir.resolve("good.png"), cut = dir.resolve("cut.png");
+        BufferedImage noise = new BufferedImage(24, 24, BufferedImage.TYPE_INT_RGB);
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(1);
+        for (int y = 0; y < 24; y++) for (int x = 0; x < 24; x++) noise.setRGB(x, y, rng.nextInt(1 << 24));
+        ImageIO.write(noise, "png", good.toFile());
+        byte[] png = java.nio.file.Files.readAllBytes(good);
+        java.nio.file.Files.write(cut, java.util.Arrays.copyOf(png, png.length / 2)); // cut in the middle of the pixel data
+        Cli.Run r = Cli.run("segment", "--model", "fcn_resnet18", "--weights", w.toString(), "--size", "24", "--out", out.toString(),
+                cut.toString(), good.toString());
+        assertEquals(2, r.code(), "a failed image makes the exit status 2");
+        assertTrue(r.err().startsWith("error: " + cut), r.err());
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("good.overlay.png")), r.out());
+        assertTrue(!java.nio.file.Files.exists(out.resolve("cut.overlay.png")));
+    }
+
+    /** A VOC-layout folder of 6x4 images: ids a and b in train, a in val; b's mask as given. */
+    private Path voc(int maskWidth, int badClass) throws Exception {
+        Path root = dir.resolve("voc-" + maskWidth + "-" + badClass);
+        java.nio.file.Files.createDirectories(root.resolve("ImageSets/Segmentation"));
+        java.nio.file.Files.createDirectories(root.resolve("JPEGImages"));
+        java.nio.file.Files.createDirectories(root.resolve("SegmentationClass"));
+        java.nio.file.Files.writeString(root.resolve("ImageSets/Segmentation/train.txt"), "a\nb\n");
+        java.nio.file.Files.writeString(root.resolve("ImageSets/Segmentation/val.txt"), "a\n");
+        for (String id : new String[] {"a", "b"}) {
+            ImageIO.write(new BufferedImage(6, 4, BufferedImage.TYPE_INT_RGB), "jpg", root.resolve("JPEGImages/" + id + ".jpg").toFile());
+            int width = id.equals("b") ? maskWidth : 6;
+            int[] v = new int[width * 4];
+            if (id.equals("b")) v[3] = badClass;
+            BufferedImage m = Masks.toPaletteImage(v, 4, width);
+            ImageIO.write(m, "png", root.resolve("SegmentationClass/" + id + ".png").toFile());
+        }
+        return root;
+    }
+
+    @Test
+    void trainingOnAVocFolderWithABadMaskStopsWithTheFileAndTheFault() throws Exception {
+        String[] args = {"train", "--task", "segmentation", "--model", "fcn_resnet18", "--image-size", "32", "--epochs", "1",
+                "--batch-size", "2", "--threads", "1", "--runs-dir", dir.resolve("runs").toString(), "--data"};
+        Path root = voc(5, 0);
+        Cli.Run r = Cli.run(concat(args, "voc:" + root));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().startsWith("error: " + root.resolve("SegmentationClass/b.png") + " is 5x4, its image b.jpg is 6x4"), r.err());
+        root = voc(6, 21);
+        r = Cli.run(concat(args, "voc:" + root));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().startsWith("error: " + root.resolve("SegmentationClass/b.png") + ": pixel (3, 0) has class 21, past the 21 classes"),
+                r.err());
+        root = voc(6, 255); // VOC's boundary value is ignored, not refused
+        r = Cli.run(concat(args, "voc:" + root));
+        assertEquals(0, r.code(), r.err());
+    }
+
+    private static String[] concat(String[] a, String last) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + 1);
+        r[a.length] = last;
+        return r;
+    }
 }

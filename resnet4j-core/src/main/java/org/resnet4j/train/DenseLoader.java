@@ -127,7 +127,7 @@ final class DenseLoader implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof RuntimeException re) throw re;
-            if (c instanceof IOException io) throw new UncheckedIOException(io);
+            if (c instanceof IOException io) throw new UncheckedIOException(io.getMessage(), io); // the message names the file; keep it bare
             throw new IllegalStateException(c);
         }
     }

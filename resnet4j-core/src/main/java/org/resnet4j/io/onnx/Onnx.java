@@ -4,7 +4,9 @@ import org.resnet4j.io.AtomicFile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.resnet4j.io.onnx.OnnxGraph.NodeSpec;
 import org.resnet4j.io.onnx.OnnxGraph.Value;
@@ -24,7 +26,9 @@ import org.resnet4j.nn.Module;
  * whose children are not the expected ones, is refused with an {@link IllegalArgumentException}
  * naming it and its path, rather than exported wrongly.
  *
- * <p>The graph has one input {@code input} [N, C, H, W] and one output {@code output}; with
+ * <p>The graph has one input {@code input} [N, C, H, W] and one output {@code output}, except
+ * for a segmentation model, whose outputs are those of its {@code forwardAll}: {@code out} and,
+ * with the auxiliary head, {@code aux}, both [N, classes, H, W] (torchvision's dict keys). With
  * {@link Options#dynamicBatch()} the batch dimension is the symbol {@code N}, otherwise the given
  * number. Height and width are fixed at export time (they decide the pooling and padding
  * attributes). Initializers carry the model's state_dict names ({@code layer1.0.conv1.weight},
@@ -42,6 +46,8 @@ public final class Onnx {
     public static final long IR_VERSION = 8;
     public static final String PRODUCER = "resnet4j";
     public static final String INPUT = "input", OUTPUT = "output";
+    /** A segmentation model's outputs: the classifier's scores and the auxiliary head's. */
+    public static final String SEGMENTATION_OUT = OnnxGraph.OUT, SEGMENTATION_AUX = OnnxGraph.AUX;
     /** The name of the symbolic batch dimension (static-batch exports have none). */
     public static final String BATCH_SYMBOL = OnnxGraph.BATCH_SYMBOL;
     /** protobuf refuses to parse a message over 2 GiB; bigger models need ONNX external data, not written here. */
@@ -97,9 +103,13 @@ public final class Onnx {
 
         OnnxGraph g = new OnnxGraph(opts.foldBatchNorm());
         g.names.add(INPUT);
-        Value y = new OnnxModelWalker(g).emit(model, "", new Value(INPUT, shape));
-        if (y.name().equals(INPUT)) y = g.node("Identity", "identity", y.shape(), List.of(INPUT)); // an output must be produced by a node
-        g.rename(y.name(), OUTPUT);
+        Map<String, Value> outputs = new LinkedHashMap<>();
+        for (var e : new OnnxModelWalker(g).outputs(model, new Value(INPUT, shape), OUTPUT).entrySet()) {
+            Value y = e.getValue();
+            if (y.name().equals(INPUT)) y = g.node("Identity", "identity", y.shape(), List.of(INPUT)); // an output must be produced by a node
+            g.rename(y.name(), e.getKey());
+            outputs.put(e.getKey(), y);
+        }
 
         Msg graph = new Msg();
         for (NodeSpec n : g.nodes) graph.message(OnnxProto.Graph.NODE, n.toProto());
@@ -108,7 +118,7 @@ public final class Onnx {
         graph.string(OnnxProto.Graph.DOC_STRING, "exported by resnet4j in eval mode; BatchNorm "
                 + (opts.foldBatchNorm() ? "folded into the preceding conv where possible" : "kept as BatchNormalization"));
         graph.message(OnnxProto.Graph.INPUT, valueInfo(INPUT, shape));
-        graph.message(OnnxProto.Graph.OUTPUT, valueInfo(OUTPUT, y.shape()));
+        for (var e : outputs.entrySet()) graph.message(OnnxProto.Graph.OUTPUT, valueInfo(e.getKey(), e.getValue().shape()));
 
         Msg m = new Msg()
                 .varint(OnnxProto.Model.IR_VERSION, IR_VERSION)

@@ -29,6 +29,8 @@ import org.resnet4j.tensor.Tensor;
 final class OnnxGraph {
     /** The name of the symbolic batch dimension. */
     static final String BATCH_SYMBOL = "N";
+    /** A segmentation model's output names, its forwardAll keys (torchvision's dict keys). */
+    static final String OUT = "out", AUX = "aux";
     /** A graph value: its name and its shape, the batch dimension -1 when dynamic. */
     record Value(String name, int[] shape) {
         int dim(int i) {
@@ -290,8 +292,7 @@ final class OnnxGraph {
     /**
      * Resize-13 by scales [1, 1, s, s] (roi input left empty). Nearest: coordinate mode
      * "asymmetric" (x_original = x_resized / scale) with nearest_mode "floor", i.e.
-     * floor(dst * in / out). Bilinear, align_corners=False: "pytorch_half_pixel"
-     * (x_original = (x_resized + 0.5) / scale - 0.5), as torch.onnx exports it.
+     * floor(dst * in / out). Bilinear, align_corners=False: see {@link #bilinear}.
      */
     Value resize(Upsample u, String path, Value x) {
         expectRank(x, 4, "Upsample", path);
@@ -300,9 +301,55 @@ final class OnnxGraph {
         return switch (u.mode) {
             case NEAREST -> node("Resize", label(path, "upsample"), shape, List.of(x.name, "", scales),
                     attr("coordinate_transformation_mode", "asymmetric"), attr("mode", "nearest"), attr("nearest_mode", "floor"));
-            case BILINEAR -> node("Resize", label(path, "upsample"), shape, List.of(x.name, "", scales),
-                    attr("coordinate_transformation_mode", "pytorch_half_pixel"), attr("mode", "linear"));
+            case BILINEAR -> node("Resize", label(path, "upsample"), shape, List.of(x.name, "", scales), bilinear());
         };
+    }
+
+    /**
+     * F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False): Resize-13 to a size.
+     * Resize-13 takes a full-rank "sizes" (the per-axis "axes" attribute is opset 18), and with a
+     * symbolic batch the first two entries are only known at run time, so they come from the
+     * input: Shape-15 with start 0 and end 2 gives [N, C], concatenated with the constant [h, w],
+     * as torch.onnx builds the sizes of a traced interpolate. With "sizes" ONNX Runtime's scale
+     * is out / in, so x_original = (x + 0.5) * in / out - 0.5, PyTorch's source index when an
+     * output size is given.
+     */
+    Value resizeTo(String path, Value x, int h, int w) {
+        expectRank(x, 4, "interpolate", path);
+        Value nc = node("Shape", join(path, "shape"), new int[] {2}, List.of(x.name), attr("start", 0L), attr("end", 2L));
+        Value sizes = node("Concat", join(path, "sizes"), new int[] {4}, List.of(nc.name, initializerInt64(join(path, "hw"), h, w)),
+                attr("axis", 0L));
+        return node("Resize", join(path, "resize"), new int[] {x.dim(0), x.dim(1), h, w}, List.of(x.name, "", "", sizes.name), bilinear());
+    }
+
+    /**
+     * Bilinear with align_corners=False is coordinate mode "half_pixel", x_original =
+     * (x_resized + 0.5) / scale - 0.5 with no exception, which is aten's
+     * area_pixel_compute_source_index (clamped at 0, as ONNX Runtime's linear mode clamps) and
+     * what torch.onnx writes at opset 11 and later (symbolic_helper._interpolate_helper in
+     * PyTorch 1.13). "pytorch_half_pixel" differs from it only for an output of length 1, where
+     * it reads source 0 while PyTorch reads the middle of the input.
+     */
+    private static Msg[] bilinear() {
+        return new Msg[] {attr("coordinate_transformation_mode", "half_pixel"), attr("mode", "linear")};
+    }
+
+    /** Concat-13 along {@code axis}: every other dimension must agree. */
+    Value concat(String path, List<Value> xs, int axis) {
+        int[] shape = xs.getFirst().shape.clone();
+        shape[axis] = 0;
+        List<String> names = new ArrayList<>();
+        for (Value v : xs) {
+            for (int i = 0; i < shape.length; i++) {
+                if (i != axis && v.dim(i) != shape[i]) {
+                    throw new IllegalArgumentException("concat at " + where(path) + ": " + shapeString(v.shape) + " does not fit "
+                            + shapeString(xs.getFirst().shape) + " outside axis " + axis);
+                }
+            }
+            shape[axis] += v.dim(axis);
+            names.add(v.name);
+        }
+        return node("Concat", join(path, "concat"), shape, names, attr("axis", (long) axis));
     }
 
     Value add(String path, Value a, Value b) {

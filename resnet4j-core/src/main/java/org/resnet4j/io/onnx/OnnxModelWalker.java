@@ -1,10 +1,13 @@
 package org.resnet4j.io.onnx;
 
+import static org.resnet4j.io.onnx.OnnxGraph.AUX;
+import static org.resnet4j.io.onnx.OnnxGraph.OUT;
 import static org.resnet4j.io.onnx.OnnxGraph.join;
 import static org.resnet4j.io.onnx.OnnxGraph.label;
 import static org.resnet4j.io.onnx.OnnxGraph.where;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +31,17 @@ import org.resnet4j.nn.Module;
 import org.resnet4j.nn.ReLU;
 import org.resnet4j.nn.Sequential;
 import org.resnet4j.nn.Upsample;
+import org.resnet4j.segmentation.Aspp;
+import org.resnet4j.segmentation.AsppPooling;
+import org.resnet4j.segmentation.Backbone;
+import org.resnet4j.segmentation.SegmentationModel;
 
 /**
  * Walks the modules in forward order and has an {@link OnnxGraph} emit each layer as it is reached.
  * Layers are dispatched on their type; networks and residual blocks (ResNet, CifarResNet,
- * PreActResNet and their blocks) are walked through their registered children, checked to be
- * exactly the ones their {@code forward} uses, so that an unknown structure is refused rather than
- * exported wrongly.
+ * PreActResNet and their blocks, the segmentation models and their ASPP) are walked through their
+ * registered children, checked to be exactly the ones their {@code forward} uses, so that an
+ * unknown structure is refused rather than exported wrongly.
  */
 final class OnnxModelWalker {
     // Blocks not visible outside the models package, so recognised by class name.
@@ -52,6 +59,17 @@ final class OnnxModelWalker {
     }
 
     // -------------------------------------------------------------- dispatch
+
+    /**
+     * The graph's outputs by name: a segmentation model's {@code forwardAll} ("out" and, with the
+     * auxiliary head, "aux"), otherwise the one output {@code single}.
+     */
+    LinkedHashMap<String, Value> outputs(Module m, Value x, String single) {
+        if (m instanceof SegmentationModel s) return segmentation(s, "", x, s.hasAux());
+        LinkedHashMap<String, Value> out = new LinkedHashMap<>();
+        out.put(single, emit(m, "", x));
+        return out;
+    }
 
     Value emit(Module m, String path, Value x) {
         return switch (m) {
@@ -71,6 +89,10 @@ final class OnnxModelWalker {
             case PreActResNet r -> preActResNet(r, path, x);
             case BasicBlock b -> basicBlock(b, path, x);
             case Bottleneck b -> bottleneck(b, path, x);
+            case SegmentationModel s -> segmentation(s, path, x, false).get(OUT); // forward skips the auxiliary head
+            case Backbone b -> backbone(b, path, x).get(OUT);
+            case Aspp a -> aspp(a, path, x);
+            case AsppPooling p -> asppPooling(p, path, x);
             default -> switch (m.getClass().getName()) {
                 case CIFAR_BLOCK -> cifarBlock(m, path, x);
                 case PREACT_BLOCK -> preActBlock(m, path, x, false);
@@ -266,5 +288,60 @@ final class OnnxModelWalker {
         Value id = sc == null ? x : emit(sc, join(path, "shortcut"), pre);
         Value y = chain(b, path, pre, body.toArray(String[]::new));
         return g.add(path, y, id);
+    }
+
+    // -------------------------------------------------------------- segmentation
+
+    /**
+     * SegmentationModel.forwardAll: the backbone's layer4 map through {@code classifier} and, with
+     * {@code aux}, its layer3 map through {@code aux_classifier}, each resized bilinearly
+     * (align_corners False) to the input's height and width.
+     */
+    LinkedHashMap<String, Value> segmentation(SegmentationModel s, String path, Value x, boolean aux) {
+        expectChildren(s, path, List.of("backbone", "classifier"), List.of("aux_classifier"));
+        OnnxGraph.expectRank(x, 4, s.family(), path);
+        LinkedHashMap<String, Value> f = backbone(child(s, path, "backbone", Backbone.class), join(path, "backbone"), x);
+        LinkedHashMap<String, Value> out = new LinkedHashMap<>();
+        String head = join(path, "classifier");
+        out.put(OUT, g.resizeTo(head, emit(s.children().get("classifier"), head, f.get(OUT)), x.dim(2), x.dim(3)));
+        if (aux) {
+            String auxHead = join(path, "aux_classifier");
+            out.put(AUX, g.resizeTo(auxHead, emit(s.children().get("aux_classifier"), auxHead, f.get(AUX)), x.dim(2), x.dim(3)));
+        }
+        return out;
+    }
+
+    /**
+     * Backbone = IntermediateLayerGetter(resnet, {"layer4": "out", "layer3": "aux"}): the trunk's
+     * children in order up to layer4, layer3's output kept as "aux". The dilated convs carry their
+     * dilation in Conv's "dilations" attribute.
+     */
+    LinkedHashMap<String, Value> backbone(Backbone b, String path, Value x) {
+        expectChildren(b, path, List.of("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"), List.of());
+        LinkedHashMap<String, Value> out = new LinkedHashMap<>();
+        Value layer3 = chain(b, path, x, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3");
+        out.put(OUT, chain(b, path, layer3, "layer4"));
+        out.put(AUX, layer3);
+        return out;
+    }
+
+    /** ASPP.forward: every branch of {@code convs} on the same map, concatenated over channels, then {@code project}. */
+    Value aspp(Aspp a, String path, Value x) {
+        expectChildren(a, path, List.of("convs", "project"), List.of());
+        String convs = join(path, "convs");
+        List<Value> branches = new ArrayList<>();
+        for (var e : a.children().get("convs").children().entrySet()) branches.add(emit(e.getValue(), join(convs, e.getKey()), x));
+        if (branches.isEmpty()) throw new IllegalArgumentException("cannot export ASPP at " + where(path) + ": no branches");
+        return emit(a.children().get("project"), join(path, "project"), g.concat(path, branches, 1));
+    }
+
+    /**
+     * ASPPPooling.forward: global average pool, 1x1 conv, BN, ReLU, then bilinear back to the
+     * input map's size; from one pixel that is a broadcast, exported as the Resize that torch.onnx
+     * writes for it.
+     */
+    Value asppPooling(AsppPooling p, String path, Value x) {
+        expectChildren(p, path, List.of("0", "1", "2", "3"), List.of());
+        return g.resizeTo(path, chain(p, path, x, "0", "1", "2", "3"), x.dim(2), x.dim(3));
     }
 }

@@ -131,6 +131,29 @@ class DenseDatasetsTest {
     }
 
     @Test
+    void aVocImageOrMaskThatDoesNotDecodeIsAnErrorNamingTheFile() throws Exception {
+        Path root = dir.resolve("voc");
+        Files.createDirectories(root.resolve("ImageSets/Segmentation"));
+        Files.writeString(root.resolve("ImageSets/Segmentation/train.txt"), "a\nb\nc\n");
+        for (String id : new String[] {"a", "b", "c"}) {
+            png(root.resolve("JPEGImages/" + id + ".jpg"), 6, 4);
+            paletteMask(root.resolve("SegmentationClass/" + id + ".png"), 6, 4, new int[24]);
+        }
+        Path jpg = root.resolve("JPEGImages/a.jpg"), mask = root.resolve("SegmentationClass/b.png");
+        byte[] j = Files.readAllBytes(jpg), m = Files.readAllBytes(mask);
+        Files.write(jpg, java.util.Arrays.copyOf(j, j.length / 2)); // cut in the middle of the entropy-coded data
+        Files.write(mask, java.util.Arrays.copyOf(m, 30));         // PNG header and part of IHDR
+        Files.delete(root.resolve("SegmentationClass/c.png"));
+        VocSegmentation voc = new VocSegmentation(root, "train");
+        var err = assertThrows(CorruptImageException.class, () -> voc.get(0));
+        assertTrue(err.getMessage().startsWith(jpg.toString()), err.getMessage());
+        err = assertThrows(CorruptImageException.class, () -> voc.get(1));
+        assertTrue(err.getMessage().startsWith(mask.toString()) && err.getMessage().contains("mask"), err.getMessage());
+        err = assertThrows(CorruptImageException.class, () -> voc.get(2));
+        assertTrue(err.getMessage().contains("c.png") && err.getMessage().contains("no such file"), err.getMessage());
+    }
+
+    @Test
     void scenesAreADenseDatasetWithTheBackgroundFirstInTheMaskClasses() {
         SceneDataset s = new SceneDataset(new org.resnet4j.data.SyntheticScenes(3, 1, 64, 4));
         assertEquals(3, s.size());

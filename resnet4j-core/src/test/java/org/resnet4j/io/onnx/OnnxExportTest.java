@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -106,17 +107,26 @@ public class OnnxExportTest {
         }
     }
 
-    /** Runs the file on {@code x}; returns the flat output and its shape. */
+    /** Runs the file on {@code x}; returns the flat output "output", checking its shape when {@code outShape} is given. */
     public static float[] runOrt(Path file, Tensor x, long[] outShape) throws OrtException {
+        Tensor y = runOrtAll(file, x).get(Onnx.OUTPUT);
+        if (outShape != null) assertArrayEquals(outShape, Arrays.stream(y.shape()).asLongStream().toArray());
+        return y.data();
+    }
+
+    /** Runs the file on {@code x}; every output by name, in the graph's order, with the shapes ONNX Runtime gives. */
+    public static Map<String, Tensor> runOrtAll(Path file, Tensor x) throws OrtException {
         try (OrtSession s = env.createSession(file.toString(), sessionOptions);
              OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), Arrays.stream(x.shape()).asLongStream().toArray());
              OrtSession.Result r = s.run(Map.of(Onnx.INPUT, in))) {
-            OnnxTensor y = (OnnxTensor) r.get(Onnx.OUTPUT).orElseThrow();
-            long[] shape = y.getInfo().getShape();
-            if (outShape != null) assertArrayEquals(outShape, shape);
-            FloatBuffer fb = y.getFloatBuffer();
-            float[] out = new float[fb.remaining()];
-            fb.get(out);
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (var e : r) {
+                OnnxTensor y = (OnnxTensor) e.getValue();
+                FloatBuffer fb = y.getFloatBuffer();
+                float[] data = new float[fb.remaining()];
+                fb.get(data);
+                out.put(e.getKey(), Tensor.of(data, Arrays.stream(y.getInfo().getShape()).mapToInt(Math::toIntExact).toArray()));
+            }
             return out;
         }
     }
