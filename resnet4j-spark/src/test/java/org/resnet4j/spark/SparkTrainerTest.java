@@ -65,12 +65,11 @@ class SparkTrainerTest {
         // two task threads, and every kernel splits its work as in the single-process reference
         threadsBefore = Parallel.threads();
         Parallel.setThreads(1);
-        sc = LocalSpark.start(2, "SparkTrainerTest");
+        sc = LocalSpark.shared();
     }
 
     @AfterAll
     static void stop() {
-        if (sc != null) sc.close();
         Parallel.setThreads(threadsBefore);
     }
 
