@@ -38,7 +38,7 @@ final class AllReduceHub implements AutoCloseable {
     static final int TIMEOUT_MS = 120_000;
     private final ServerSocket server;
     private final String host;
-    private final int timeoutMs;
+    private volatile int timeoutMs;
     /** The sockets of the exchange being served, closed by {@link #abort}; null when none. */
     private List<Socket> current;
     private boolean aborted;
@@ -54,6 +54,11 @@ final class AllReduceHub implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + host + " for synchronized batch norm: " + e.getMessage(), e);
         }
+    }
+
+    /** Sets the wait for the following exchanges. */
+    void timeoutMs(int ms) {
+        timeoutMs = ms;
     }
 
     /** host:port for the replicas. */
@@ -98,6 +103,7 @@ final class AllReduceHub implements AutoCloseable {
     }
 
     private void serveStep(String token, int replicas) throws IOException {
+        int timeoutMs = this.timeoutMs; // one value for the whole exchange
         synchronized (this) {
             current = new ArrayList<>();
             aborted = false;
@@ -139,11 +145,11 @@ final class AllReduceHub implements AutoCloseable {
                 joined++;
             }
             while (true) {
-                int length = read(in, 0);
+                int length = read(in, 0, timeoutMs);
                 if (length < 0) break; // replica 0 is done: so are all, as they run the same layers
                 double[] sum = new double[length];
                 for (int r = 0; r < replicas; r++) {
-                    int n = r == 0 ? length : read(in, r);
+                    int n = r == 0 ? length : read(in, r, timeoutMs);
                     if (n != length) throw new IOException("replica " + r + " sent " + n + " values, replica 0 " + length + ": the replicas run different layers");
                     for (int k = 0; k < length; k++) sum[k] += in[r].readDouble();
                 }
@@ -161,7 +167,7 @@ final class AllReduceHub implements AutoCloseable {
     }
 
     /** Replica {@code r}'s next array length, or an error that says which replica is missing and why. */
-    private int read(DataInputStream[] in, int r) throws IOException {
+    private static int read(DataInputStream[] in, int r, int timeoutMs) throws IOException {
         try {
             return in[r].readInt();
         } catch (SocketTimeoutException e) {

@@ -101,7 +101,7 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
     private final String id = UUID.randomUUID().toString();
     private final boolean syncBatchNorm;
     private final AllReduceHub hub; // null without synchronized batch norm
-    private final int timeoutMs, stepAttempts;
+    private int timeoutMs, stepAttempts;
     private long step;
 
     /**
@@ -243,14 +243,19 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
         }
     }
 
-    /** The message of the exchange's failure once it has ended, or null. */
+    /**
+     * The message of the exchange's failure, or null. Waits a moment: the hub closing its sockets
+     * is what fails the replicas, so the job's failure can reach the driver a little before the
+     * hub's own.
+     */
     private static String exchangeFailure(Future<?> exchange) {
-        if (!exchange.isDone() || exchange.isCancelled()) return null;
         try {
-            exchange.get();
+            exchange.get(1, TimeUnit.SECONDS);
             return null;
         } catch (ExecutionException e) {
             return "the batch-norm all-reduce failed: " + e.getCause().getMessage();
+        } catch (TimeoutException | java.util.concurrent.CancellationException e) {
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
@@ -345,9 +350,25 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
         return java.time.Duration.ofMillis(timeoutMs);
     }
 
+    /** Sets {@link #allReduceTimeout()} for the following steps (at least a millisecond). */
+    public SparkTrainer allReduceTimeout(java.time.Duration timeout) {
+        long ms = timeout.toMillis();
+        if (ms < 1 || ms > Integer.MAX_VALUE) throw new IllegalArgumentException("all-reduce timeout out of range: " + timeout);
+        timeoutMs = (int) ms;
+        if (hub != null) hub.timeoutMs(timeoutMs);
+        return this;
+    }
+
     /** Attempts a synchronized step's job gets in all before the step fails ({@value #STEP_ATTEMPTS}). */
     public int stepAttempts() {
         return stepAttempts;
+    }
+
+    /** Sets {@link #stepAttempts()} for the following steps. */
+    public SparkTrainer stepAttempts(int attempts) {
+        if (attempts < 1) throw new IllegalArgumentException("step attempts must be >= 1, got " + attempts);
+        stepAttempts = attempts;
+        return this;
     }
 
     /** Steps done so far. */
