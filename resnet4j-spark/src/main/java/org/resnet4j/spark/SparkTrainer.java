@@ -203,7 +203,7 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
         }
         List<Parameter> params = model.parameters();
         for (int i = 0; i < params.size(); i++) {
-            float[] g = sum.grads[i];
+            float[] g = sum.gradient(i);
             if (g != null) params.get(i).addGrad(Tensor.of(g, params.get(i).value().shape()));
         }
         List<Tensor> buffers = Replica.buffers(model);
