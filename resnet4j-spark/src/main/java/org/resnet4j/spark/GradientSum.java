@@ -28,6 +28,8 @@ final class GradientSum implements Serializable {
     double[][] sums;
     double lossSum;
     long correct, samples;
+    /** The longest forward and backward pass among the replicas merged, in seconds (the step's compute time). */
+    double computeSeconds;
     /** The buffers (state dict order) of replica {@link #buffersFrom}; null if none yet. */
     float[][] buffers;
     int buffersFrom = Integer.MAX_VALUE;
@@ -59,6 +61,7 @@ final class GradientSum implements Serializable {
                 else for (int j = 0; j < a.length; j++) a[j] += o.grads[i][j];
             }
         }
+        computeSeconds = Math.max(computeSeconds, o.computeSeconds);
         lossSum += o.lossSum;
         correct += o.correct;
         samples += o.samples;

@@ -88,8 +88,13 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
     public static final String STEP_ATTEMPTS = "spark.resnet4j.stepAttempts";
     private static final ClassTag<GradientSum> SUM_TAG = ClassTag$.MODULE$.apply(GradientSum.class);
 
-    /** One step's outcome: the global batch's mean loss and top-1 accuracy before the update, and its wall time. */
-    public record StepResult(long step, double loss, double accuracy, double seconds) {}
+    /**
+     * One step's outcome: the global batch's mean loss and top-1 accuracy before the update, its
+     * wall time, and of that the longest replica's loading, forward and backward pass
+     * ({@code computeSeconds}; the rest is Spark's scheduling, the broadcast, the gradient sum and
+     * the update).
+     */
+    public record StepResult(long step, double loss, double accuracy, double seconds, double computeSeconds) {}
 
     private final JavaSparkContext sc;
     private final SerializableSupplier<? extends Module> modelFactory;
@@ -103,6 +108,7 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
     private final AllReduceHub hub; // null without synchronized batch norm
     private int timeoutMs, stepAttempts;
     private long step;
+    private double lastComputeSeconds;
 
     /**
      * @param modelFactory builds the model; called once on the driver (whose weights are the
@@ -168,7 +174,7 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
         Trainer.Computed c = compute(model, plan.epoch(step), step);
         optimizer.step();
         optimizer.zeroGrad();
-        StepResult result = new StepResult(step, c.loss(), (double) c.correct() / c.counted(), (System.nanoTime() - t0) / 1e9);
+        StepResult result = new StepResult(step, c.loss(), (double) c.correct() / c.counted(), (System.nanoTime() - t0) / 1e9, lastComputeSeconds);
         step++;
         return result;
     }
@@ -208,6 +214,7 @@ public final class SparkTrainer implements AutoCloseable, Trainer.StepGradients 
         }
         List<Tensor> buffers = Replica.buffers(model);
         for (int i = 0; i < buffers.size(); i++) System.arraycopy(sum.buffers[i], 0, buffers.get(i).data(), 0, sum.buffers[i].length);
+        lastComputeSeconds = sum.computeSeconds;
         return new Trainer.Computed(sum.lossSum / sum.samples, sum.correct, sum.samples, (int) sum.samples);
     }
 
