@@ -68,6 +68,26 @@ class SparkTrainingTest {
         }
     }
 
+    /** A run killed in its second epoch and resumed from the checkpoint ends as an uninterrupted one, bit for bit. */
+    @Test
+    void aResumedRunOnSparkEndsAsAnUninterruptedOne() throws IOException {
+        Trainer.Result whole = fit(config("whole"), 2, false);
+        TrainConfig first = config("resumed");
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        Trainer killed = new Trainer(first, quiet).onStep((epoch, iteration) -> {
+            if (iteration == 5) throw new IllegalStateException("killed in step 5");
+        });
+        var e = assertThrows(IllegalStateException.class, () -> SparkTraining.fit(LocalSpark.shared(), first, 2, false, killed));
+        assertEquals("killed in step 5", e.getMessage());
+        TrainConfig rest = config("resumed");
+        rest.resume = true;
+        Trainer.Result resumed = fit(rest, 2, false);
+        SingleMachine.Difference d = SingleMachine.difference(resumed.model(), whole.model());
+        System.out.printf(Locale.ROOT, "Trainer on 2 Spark replicas, resumed after epoch 1 vs uninterrupted: %s%n", d);
+        assertEquals(0.0, d.tensor(), "weights: " + d);
+        assertEquals(List.of(boxed(MetricsLog.column(whole.runDir(), "test_loss"))), List.of(boxed(MetricsLog.column(resumed.runDir(), "test_loss"))));
+    }
+
     /** Two replicas with synchronized batch norm: the single-machine run, to float rounding. */
     @Test
     void twoReplicasWithSyncBatchNormAreTheTrainerOnOneMachine() throws IOException {
