@@ -64,6 +64,14 @@ class ArchitectureTest {
         return new java.util.TreeMap<>(ALLOWED);
     }
 
+    /** Spark is resnet4j-spark's business: the core's users pull none of it. */
+    @Test
+    void theCoreNeverSeesSpark() {
+        List<String> users = MAIN.sources().values().stream().filter(s -> s.code().contains("org.apache.spark"))
+                .map(s -> s.pkg() + "." + s.type()).toList();
+        assertEquals(List.of(), users);
+    }
+
     @Test
     void noCircleAmongFiles() {
         List<List<String>> cycles = new ArrayList<>(MAIN.fileCycles());

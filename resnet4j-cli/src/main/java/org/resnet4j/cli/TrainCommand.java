@@ -48,7 +48,10 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--aux-loss", description = "Segmentation: also train the auxiliary head on layer3, loss weight 0.5.") Boolean auxLoss;
     @Option(names = "--seed") Long seed;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
-    @Option(names = "--workers", description = "Data loading threads (default 2).") Integer workers;
+    @Option(names = "--workers", description = "Data loading threads (default 2); with --spark, model replicas (default: Spark's default parallelism).") Integer workers;
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Train data-parallel on Spark: local[N], spark://HOST:PORT, ... or - for the master spark-submit set "
+            + "(Spark's jars must be on the class path: ./resnet4j adds them).") String spark;
+    @Option(names = "--sync-bn", description = "With --spark: batch norm over the whole global batch (SyncBatchNorm), as one machine.") boolean syncBn;
     @Option(names = "--runs-dir", description = "Parent folder of runs (default runs).") String runsDir;
     @Option(names = "--name", description = "Run name (default MODEL-DATA).") String name;
     @Option(names = "--keep-last", description = "Epoch checkpoints to keep (default 2).") Integer keepLast;
@@ -96,7 +99,7 @@ class TrainCommand implements Callable<Integer> {
         if (auxLoss != null) c.auxLoss = auxLoss;
         if (seed != null) c.seed = seed;
         if (threads != null) c.threads = threads;
-        if (workers != null) c.workers = workers;
+        if (workers != null && spark == null) c.workers = workers;
         if (runsDir != null) c.runsDir = runsDir;
         if (name != null) c.name = name;
         if (keepLast != null) c.keepLast = keepLast;
@@ -113,8 +116,10 @@ class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig c = build();
+        if (syncBn && spark == null) throw new IllegalArgumentException("--sync-bn needs --spark (one machine's batch norm already sees the whole batch)");
+        if (spark != null && workers != null && workers < 1) throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
         {
-            Trainer.Result r = CurvePlots.reportingTrainer(c, System.out).fit();
+            Trainer.Result r = spark != null ? SparkTrain.fit(c, spark, workers, syncBn) : CurvePlots.reportingTrainer(c, System.out).fit();
             if (r.test() != null) {
                 System.out.printf(Locale.ROOT, "done: test top-1 %.2f%%, top-5 %.2f%% after %d epochs, %s, %.0f img/s%n",
                         100 * r.test().top1(), 100 * r.test().top5(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());

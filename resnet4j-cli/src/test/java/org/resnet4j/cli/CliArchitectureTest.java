@@ -13,7 +13,8 @@ import org.resnet4j.testing.SourceGraph;
 
 /**
  * The command line's layering on top of the core: cli -> experiments -> report -> core, bench
- * beside them; no circle among its packages or files; javadoc on every public type.
+ * beside them, and cli -> spark (resnet4j-spark, for train with the spark option) through one
+ * class; no circle among its packages or files; javadoc on every public type.
  */
 class CliArchitectureTest {
     static final SourceGraph MAIN = new SourceGraph(Path.of("src/main/java"));
@@ -26,8 +27,9 @@ class CliArchitectureTest {
                 "report", Set.of(),
                 "bench", Set.of(),
                 "experiments", Set.of("report"),
-                // peers lives in src/bench (the ONNX Runtime comparison) and is loaded by name only when present
-                "cli", Set.of("report", "bench", "experiments", "peers"));
+                // peers lives in src/bench (the ONNX Runtime comparison) and is loaded by name only when present;
+                // spark is resnet4j-spark, reached from SparkTrain alone (Spark itself is provided)
+                "cli", Set.of("report", "bench", "experiments", "peers", "spark"));
         List<String> errors = new ArrayList<>();
         MAIN.packageGraph().forEach((pkg, uses) -> {
             Set<String> ok = above.get(pkg);
@@ -36,6 +38,17 @@ class CliArchitectureTest {
         });
         assertTrue(errors.isEmpty(), String.join("\n", errors));
         assertEquals(List.of(), MAIN.packageCycles());
+    }
+
+    /** Spark's types appear in SparkTrain only, which the train command loads after checking that Spark is there. */
+    @Test
+    void onlySparkTrainSeesSpark() {
+        List<String> users = MAIN.sources().values().stream().filter(s -> s.code().contains("org.apache.spark"))
+                .map(s -> s.pkg() + "." + s.type()).sorted().toList();
+        assertEquals(List.of("cli.SparkTrain"), users);
+        List<String> sparkModuleUsers = MAIN.sources().values().stream().filter(s -> s.code().contains("org.resnet4j.spark."))
+                .map(s -> s.pkg() + "." + s.type()).sorted().toList();
+        assertEquals(List.of("cli.SparkTrain"), sparkModuleUsers);
     }
 
     @Test

@@ -252,6 +252,17 @@ class CliTest {
         assertTrue(r.err().contains("labelSmoothing"), r.err());
     }
 
+    /** The Spark options are checked before Spark starts (the training itself: resnet4j-spark's SparkTrainingTest). */
+    @Test
+    void trainOnSparkRefusesWhatTheReplicasDoNotCompute() {
+        Run r = run("train", "--sync-bn", "--epochs", "1", "--runs-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--sync-bn needs --spark"), r.err());
+        r = run("train", "--spark", "local[1]", "--mixup", "0.2", "--epochs", "1", "--runs-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("not supported with --spark yet: --mixup"), r.err());
+    }
+
     @Test
     void trainSegmentationWritesMetricsCurvesAndCheckpoints() throws Exception {
         Run r = run("train", "--task", "segmentation", "--model", "fcn_resnet18", "--data", "scenes", "--image-size", "64",

@@ -69,7 +69,28 @@ public final class Trainer {
         void onEpoch(int epochsDone, Module model, DataSources.Source source) throws IOException;
     }
 
+    /**
+     * Computes a step's gradient somewhere other than this loop, e.g. on data-parallel replicas
+     * (resnet4j-spark): the loop then loads no training batches itself, and keeps everything
+     * else (schedule, clipping, optimizer, EMA, evaluation, metrics, checkpoints and resume).
+     */
+    @FunctionalInterface
+    public interface StepGradients {
+        /**
+         * Leaves on {@code model}'s parameters the gradient of the mean loss over the batch this
+         * run's training loader gives as its {@code iteration}-th (from 0, over all epochs; it
+         * falls in {@code epoch}), computed from the model's current weights, and in its buffers
+         * the running statistics after the step's forward pass; the parameters hold no gradient
+         * when it is called.
+         */
+        Computed compute(Module model, int epoch, long iteration) throws IOException;
+    }
+
+    /** One step as {@link StepGradients} computed it: the batch's mean loss, correct of counted predictions, and its size. */
+    public record Computed(double loss, long correct, long counted, int size) {}
+
     private final List<EpochListener> epochListeners = new java.util.ArrayList<>();
+    private StepGradients stepGradients;
     private TrainingProgress progress = TrainingProgress.NONE;
     private java.util.function.Function<ModelConfig, Module> modelFactory;
 
@@ -87,6 +108,12 @@ public final class Trainer {
 
     private void epochDone(int epochsDone, Module model, DataSources.Source src) throws IOException {
         for (EpochListener l : epochListeners) l.onEpoch(epochsDone, model, src);
+    }
+
+    /** Steps with gradients computed by {@code g} (null: in this loop, the default). */
+    public Trainer stepGradients(StepGradients g) {
+        this.stepGradients = g;
+        return this;
     }
 
     /** Builds the model with this factory instead of the registry (e.g. nets outside it). */
@@ -182,24 +209,25 @@ public final class Trainer {
                 long seen = 0, correct = 0, counted = 0;
                 progress.start(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, c.epochs), itersPerEpoch * c.batchSize);
                 BufferPool buffers = new BufferPool(true); // backward gives activations back as it goes
-                for (B b : run.epoch(epoch)) {
+                Iterable<?> batches = stepGradients != null ? steps(itersPerEpoch) : run.epoch(epoch);
+                for (Object item : batches) {
                     double lr = schedule.lr(iteration);
                     opt.setLr(lr);
-                    for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
-                    float lv;
-                    Task.Step st;
-                    // activations and gradients reuse the previous step's buffers (valid until the next open)
-                    try (var step = buffers.open()) {
-                        st = run.step(model, b, c);
-                        lv = st.loss().value().data()[0];
-                        if (!Float.isFinite(lv)) {
-                            Path last = ckpt.resumeFile().orElse(null);
-                            throw new DivergedException(String.format(Locale.ROOT,
-                                    "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", lv, epoch + 1, iteration, lr,
-                                    last == null ? "No checkpoint was written yet."
-                                            : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
+                    Computed st;
+                    if (stepGradients != null) {
+                        st = stepGradients.compute(model, epoch, iteration);
+                        if (!Double.isFinite(st.loss())) throw diverged(st.loss(), epoch, iteration, lr, ckpt);
+                    } else {
+                        for (int i = 0; i < dropouts.size(); i++) dropouts.get(i).reseed(c.seed * 1_000_003L + iteration * 31 + i);
+                        @SuppressWarnings("unchecked") B b = (B) item;
+                        // activations and gradients reuse the previous step's buffers (valid until the next open)
+                        try (var step = buffers.open()) {
+                            Task.Step s = run.step(model, b, c);
+                            float lv = s.loss().value().data()[0];
+                            if (!Float.isFinite(lv)) throw diverged(lv, epoch, iteration, lr, ckpt);
+                            s.loss().backward();
+                            st = new Computed(lv, s.correct(), s.counted(), run.size(b));
                         }
-                        st.loss().backward();
                     }
                     if (c.clipNorm > 0) GradClip.byNorm(params, c.clipNorm);
                     if (c.clipValue > 0) GradClip.byValue(params, c.clipValue);
@@ -207,14 +235,15 @@ public final class Trainer {
                     opt.zeroGrad();
                     if (ema != null) ema.update();
                     iteration++;
-                    int n = run.size(b);
-                    lossSum += (double) lv * n;
+                    int n = st.size();
+                    double lv = st.loss();
+                    lossSum += lv * n;
                     correct += st.correct();
                     counted += st.counted();
                     seen += n;
                     if (iterLog != null) {
                         iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
-                                epoch + (double) seen / (itersPerEpoch * c.batchSize), lv, 1 - (double) st.correct() / st.counted()));
+                                epoch + (double) seen / (itersPerEpoch * c.batchSize), (float) lv, 1 - (double) st.correct() / st.counted()));
                     }
                     progress.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / counted, lr));
                     stepListener.afterStep(epoch, iteration);
@@ -258,6 +287,19 @@ public final class Trainer {
                 run.skippedTrain(), run.skippedTest(), lastEval, run.skippedSummary());
         if (!r.skippedSummary().isEmpty()) out.println(r.skippedSummary());
         return r;
+    }
+
+    /** The steps of an epoch when {@link StepGradients} computes them: only their count matters. */
+    private static Iterable<Long> steps(long count) {
+        return () -> java.util.stream.LongStream.range(0, count).boxed().iterator();
+    }
+
+    private static DivergedException diverged(double loss, int epoch, long iteration, double lr, CheckpointManager ckpt) throws IOException {
+        Path last = ckpt.resumeFile().orElse(null);
+        return new DivergedException(String.format(Locale.ROOT,
+                "loss became %s at epoch %d, iteration %d (lr %.4g); stopped. %s", (float) loss, epoch + 1, iteration, lr,
+                last == null ? "No checkpoint was written yet."
+                        : "Last good checkpoint: " + last + " (epoch " + Checkpoint.readState(last).epoch() + ")."));
     }
 
     /** The task's evaluation, on the averaged weights when the run keeps an EMA. */

@@ -10,6 +10,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -32,20 +34,31 @@ import org.resnet4j.autograd.ops.SyncBatchNormOp;
  * must present; it keeps strays of another step out, it is not authentication.
  */
 final class AllReduceHub implements AutoCloseable {
-    /** How long the hub waits for a replica to connect or to send its next array. */
+    /** How long the hub waits, by default, for a replica to connect or to send its next array. */
     static final int TIMEOUT_MS = 120_000;
     private final ServerSocket server;
     private final String host;
+    private volatile int timeoutMs;
+    /** The sockets of the exchange being served, closed by {@link #abort}; null when none. */
+    private List<Socket> current;
+    private boolean aborted;
     private final ExecutorService thread = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("resnet4j-allreduce").factory());
 
-    AllReduceHub(String host) {
+    /** @param timeoutMs how long to wait for a replica to connect or to send its next array */
+    AllReduceHub(String host, int timeoutMs) {
         try {
             this.host = host;
+            this.timeoutMs = timeoutMs;
             this.server = new ServerSocket(0, 64, InetAddress.getByName(host));
             server.setSoTimeout(1000); // accept wakes up every second to see whether the step was abandoned
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + host + " for synchronized batch norm: " + e.getMessage(), e);
         }
+    }
+
+    /** Sets the wait for the following exchanges. */
+    void timeoutMs(int ms) {
+        timeoutMs = ms;
     }
 
     /** host:port for the replicas. */
@@ -61,22 +74,59 @@ final class AllReduceHub implements AutoCloseable {
         });
     }
 
+    /**
+     * Ends the exchange being served, if any: closes its sockets, so that a hub blocked reading
+     * a replica that will never send (its task failed or was killed) stops at once, and replicas
+     * still waiting for a sum fail instead of waiting out the timeout.
+     */
+    synchronized void abort() {
+        aborted = true;
+        if (current != null) {
+            for (Socket s : current) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing to wake a blocked reader: nothing to recover
+                }
+            }
+        }
+    }
+
+    /** Adds an accepted socket to the current exchange; false (and closed) when that was aborted. */
+    private synchronized boolean register(Socket s) throws IOException {
+        if (aborted) {
+            s.close();
+            return false;
+        }
+        current.add(s);
+        return true;
+    }
+
     private void serveStep(String token, int replicas) throws IOException {
+        int timeoutMs = this.timeoutMs; // one value for the whole exchange
+        synchronized (this) {
+            current = new ArrayList<>();
+            aborted = false;
+        }
         Socket[] sockets = new Socket[replicas];
         DataInputStream[] in = new DataInputStream[replicas];
         DataOutputStream[] out = new DataOutputStream[replicas];
         try {
-            long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+            long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
             for (int joined = 0; joined < replicas; ) {
                 if (Thread.currentThread().isInterrupted()) return;
-                if (System.nanoTime() > deadline) throw new IOException("only " + joined + " of " + replicas + " replicas connected");
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("only " + joined + " of " + replicas + " replicas joined the batch-norm all-reduce within "
+                            + timeoutMs / 1000.0 + " s");
+                }
                 Socket s;
                 try {
                     s = server.accept();
                 } catch (SocketTimeoutException e) {
                     continue;
                 }
-                s.setSoTimeout(TIMEOUT_MS);
+                if (!register(s)) return;
+                s.setSoTimeout(timeoutMs);
                 s.setTcpNoDelay(true); // a call is one small message each way: no Nagle delay
                 DataInputStream i = new DataInputStream(new BufferedInputStream(s.getInputStream()));
                 int rank;
@@ -95,11 +145,11 @@ final class AllReduceHub implements AutoCloseable {
                 joined++;
             }
             while (true) {
-                int length = in[0].readInt();
+                int length = read(in, 0, timeoutMs);
                 if (length < 0) break; // replica 0 is done: so are all, as they run the same layers
                 double[] sum = new double[length];
                 for (int r = 0; r < replicas; r++) {
-                    int n = r == 0 ? length : in[r].readInt();
+                    int n = r == 0 ? length : read(in, r, timeoutMs);
                     if (n != length) throw new IOException("replica " + r + " sent " + n + " values, replica 0 " + length + ": the replicas run different layers");
                     for (int k = 0; k < length; k++) sum[k] += in[r].readDouble();
                 }
@@ -110,6 +160,20 @@ final class AllReduceHub implements AutoCloseable {
             }
         } finally {
             for (Socket s : sockets) if (s != null) s.close();
+            synchronized (this) {
+                current = null;
+            }
+        }
+    }
+
+    /** Replica {@code r}'s next array length, or an error that says which replica is missing and why. */
+    private static int read(DataInputStream[] in, int r, int timeoutMs) throws IOException {
+        try {
+            return in[r].readInt();
+        } catch (SocketTimeoutException e) {
+            throw new IOException("replica " + r + " sent no batch-norm sums for " + timeoutMs / 1000.0 + " s", e);
+        } catch (java.io.EOFException e) {
+            throw new IOException("replica " + r + " left the batch-norm all-reduce (its task ended)", e);
         }
     }
 
@@ -129,11 +193,13 @@ final class AllReduceHub implements AutoCloseable {
         private final DataInputStream in;
         private final DataOutputStream out;
 
-        Client(String address, String token, int rank) {
+        private boolean finished;
+
+        Client(String address, String token, int rank, int timeoutMs) {
             int colon = address.lastIndexOf(':');
             try {
                 socket = new Socket(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
-                socket.setSoTimeout(TIMEOUT_MS);
+                socket.setSoTimeout(timeoutMs);
                 socket.setTcpNoDelay(true);
                 in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
                 out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
@@ -157,12 +223,22 @@ final class AllReduceHub implements AutoCloseable {
             }
         }
 
-        /** Tells the hub this replica is done, then closes. */
+        /** Marks the pass as complete: {@link #close} then tells the hub so. */
+        void finished() {
+            finished = true;
+        }
+
+        /**
+         * Tells the hub this replica is done if its pass completed, then closes; a replica whose
+         * task failed just closes, which the hub reads as the replica leaving.
+         */
         @Override
         public void close() {
             try (socket) {
-                out.writeInt(-1);
-                out.flush();
+                if (finished) {
+                    out.writeInt(-1);
+                    out.flush();
+                }
             } catch (IOException ignored) {
                 // the hub may already have closed after replica 0's end
             }

@@ -85,6 +85,7 @@ final class Replica {
      */
     synchronized GradientSum compute(ModelState state, int[] shard, int epoch, int globalBatch, int replica,
                                      SyncBatchNormOp.AllReduce sync) {
+        long t0 = System.nanoTime();
         state.loadInto(model);
         model.train();
         model.zeroGrad();
@@ -95,6 +96,7 @@ final class Replica {
         if (sync == null) forwardBackward(b, globalBatch, replica, epoch, out);
         else SyncBatchNormOp.with(sync, () -> forwardBackward(b, globalBatch, replica, epoch, out));
         out.samples = shard.length;
+        out.computeSeconds = (System.nanoTime() - t0) / 1e9; // with synchronized batch norm, its all-reduces included
         out.grads = new float[params.size()][];
         for (int i = 0; i < params.size(); i++) {
             Tensor g = params.get(i).grad();

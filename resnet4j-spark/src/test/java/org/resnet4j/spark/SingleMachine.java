@@ -10,6 +10,7 @@ import org.resnet4j.autograd.ops.LossOps;
 import org.resnet4j.data.Batch;
 import org.resnet4j.data.DataLoader;
 import org.resnet4j.nn.Module;
+import org.resnet4j.nn.Parameter;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.Optimizer;
 
@@ -22,8 +23,9 @@ import org.resnet4j.train.Optimizer;
  *       {@code Trainer} does; or</li>
  *   <li>{@link #perShard}: the batch cut into {@code shards} contiguous slices, each run forward
  *       and backward on its own from the same start-of-step buffers with its loss scaled by
- *       shard / batch, the gradients accumulating on the parameters; the buffers kept are those
- *       after shard 0 (what DistributedDataParallel computes with per-replica batch norm).</li>
+ *       shard / batch; the shards' gradients added exactly (in double) and rounded to float once,
+ *       the order-free sum; the buffers kept are those after shard 0 (what
+ *       DistributedDataParallel computes with per-replica batch norm).</li>
  * </ul>
  */
 final class SingleMachine {
@@ -64,6 +66,8 @@ final class SingleMachine {
                         List<float[]> start = copies(buffers), afterShard0 = null;
                         int n = batch / shards;
                         double lossSum = 0;
+                        List<Parameter> params = model.parameters();
+                        double[][] sum = new double[params.size()][];
                         for (int s = 0; s < shards; s++) {
                             restore(buffers, start);
                             Batch part = slice(b, s * n, n);
@@ -71,6 +75,19 @@ final class SingleMachine {
                             lossSum += (double) loss.value().data()[0] * n;
                             loss.backward(Tensor.scalar((float) n / batch)); // sum over the shard / global batch
                             if (s == 0) afterShard0 = copies(buffers);
+                            for (int i = 0; i < params.size(); i++) {
+                                Tensor g = params.get(i).grad();
+                                if (g == null) continue;
+                                if (sum[i] == null) sum[i] = new double[g.size()];
+                                for (int j = 0; j < sum[i].length; j++) sum[i][j] += g.data()[j];
+                            }
+                            model.zeroGrad();
+                        }
+                        for (int i = 0; i < params.size(); i++) {
+                            if (sum[i] == null) continue;
+                            float[] g = new float[sum[i].length];
+                            for (int j = 0; j < g.length; j++) g[j] = (float) sum[i][j];
+                            params.get(i).addGrad(Tensor.of(g, params.get(i).value().shape()));
                         }
                         restore(buffers, afterShard0);
                         losses[done] = lossSum / batch;

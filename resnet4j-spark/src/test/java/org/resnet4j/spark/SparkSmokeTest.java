@@ -26,7 +26,8 @@ class SparkSmokeTest {
     @Test
     void tasksRenderSyntheticImagesAsTheDriverDoes() {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            try (JavaSparkContext sc = LocalSpark.start(2, "smoke")) {
+            {
+                JavaSparkContext sc = LocalSpark.shared();
                 List<Integer> indices = IntStream.range(0, 8).boxed().toList();
                 // each task reports (its partition, the image's label, the pixel sum)
                 List<double[]> got = sc.parallelize(indices, 2)
