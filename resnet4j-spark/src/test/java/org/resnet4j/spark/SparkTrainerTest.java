@@ -144,19 +144,22 @@ class SparkTrainerTest {
      * the single-machine kernels' sums over the whole batch (1e-7 of the loss at step 2), and on
      * this recipe training amplifies such differences about 2.5-fold a step: two single-machine
      * runs that differ only in their thread count are 1.5e-6 apart after 5 steps and 8e-3 after
-     * 20 (docs/SPARK.md). Per-replica batch norm is 4e-2 away (the check that this can fail).
+     * 20 (docs/SPARK.md). After 5 steps per-replica batch norm is 1.4e-2 to 1.9e-2 away, SyncBN 3.6e-8 to 7.2e-7 (the check that this can fail).
      */
     @ParameterizedTest(name = "{0} replicas")
     @ValueSource(ints = {2, 4})
     void replicasWithSyncBatchNormEqualPlainTraining(int replicas) {
         long t0 = System.nanoTime();
         double[] losses = new double[STEPS];
-        SingleMachine.Difference early = null;
+        SingleMachine.Difference early = null, earlyUnsynced = null;
         Module model;
         try (SparkTrainer t = new SparkTrainer(sc, RESNET20, DATA, BATCH, replicas, SGD_MOMENTUM, true)) {
             for (int i = 0; i < STEPS; i++) {
                 losses[i] = t.step().loss();
-                if (i + 1 == EARLY) early = SingleMachine.difference(t.model(), reference(1, EARLY).model());
+                if (i + 1 == EARLY) {
+                    early = SingleMachine.difference(t.model(), reference(1, EARLY).model());
+                    earlyUnsynced = SingleMachine.difference(t.model(), reference(replicas, EARLY).model());
+                }
             }
             model = t.model();
         }
@@ -164,10 +167,9 @@ class SparkTrainerTest {
         SingleMachine.Run plain = reference(1, STEPS);
         SingleMachine.Difference d = SingleMachine.difference(model, plain.model());
         SingleMachine.Difference floor = SingleMachine.difference(reference(-1, STEPS).model(), plain.model());
-        SingleMachine.Difference unsynced = SingleMachine.difference(model, reference(replicas, STEPS).model());
         System.out.printf(Locale.ROOT, "resnet20, %d replicas, SyncBN, %d steps in %.1f s: vs full-batch after %d steps %s, after %d %s "
-                + "(one machine, 2 threads vs 1: %s); vs per-replica batch norm %s%n", replicas, STEPS, sparkSeconds, EARLY, early, STEPS, d,
-                floor, unsynced);
+                + "(one machine, 2 threads vs 1: %s); vs per-replica batch norm after %d steps %s%n", replicas, STEPS, sparkSeconds, EARLY, early,
+                STEPS, d, floor, EARLY, earlyUnsynced);
         // over the model: a BN bias still near its zero start shows the rounding largest (see the test without batch norm)
         assertTrue(early.model() <= TOLERANCE, replicas + " replicas with SyncBN vs plain training, " + EARLY + " steps: " + early);
         sameLosses(java.util.Arrays.copyOf(plain.losses(), EARLY), java.util.Arrays.copyOf(losses, EARLY));
@@ -176,7 +178,9 @@ class SparkTrainerTest {
         // well apart from per-replica batch norm (checked next)
         assertTrue(d.model() <= 2 * floor.model(), replicas + " replicas with SyncBN vs plain training, " + STEPS + " steps: " + d
                 + "; one machine with 2 threads vs 1: " + floor);
-        assertTrue(unsynced.model() > 4 * d.model(), "synchronized batch norm must differ from per-replica batch norm: " + unsynced);
+        // before chaos sets in, per-replica batch norm is far from what synchronized batch norm gives
+        assertTrue(earlyUnsynced.model() > 100 * early.model(), "synchronized batch norm must differ from per-replica batch norm after "
+                + EARLY + " steps: " + earlyUnsynced + " against " + early);
     }
 
     /** Four replicas with per-replica batch norm equal a single process that normalises each quarter of the batch on its own. */
