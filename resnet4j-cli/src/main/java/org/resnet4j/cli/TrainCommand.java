@@ -120,7 +120,18 @@ class TrainCommand implements Callable<Integer> {
         return c;
     }
 
-    /** The detector's counterpart of the demo's grid: 16 test images with their detections and ground truth. */
+    /** Scores the grid shows: the evaluation keeps everything above the model's 0.2, which would bury the images. */
+    static final float GRID_SCORE = 0.5f;
+
+    /** The detections scoring at least {@link #GRID_SCORE} (they come best first). */
+    static Detections confident(Detections d) {
+        int k = 0;
+        while (k < d.size() && d.scores().data()[k] >= GRID_SCORE) k++;
+        return new Detections(Tensor.of(java.util.Arrays.copyOf(d.boxes().data(), 4 * k), k, 4),
+                Tensor.of(java.util.Arrays.copyOf(d.scores().data(), k), k), java.util.Arrays.copyOf(d.labels(), k));
+    }
+
+    /** The detector's counterpart of the demo's grid: 16 test images with their confident detections over the ground truth. */
     static void predictionGrid(TrainConfig c, Fcos model, Path file) throws java.io.IOException {
         DetectionTask.Sample s = DetectionTask.testSample(c, 16);
         model.eval();
@@ -130,7 +141,7 @@ class TrainCommand implements Callable<Integer> {
         for (DenseExample e : s.examples()) {
             images.add(e.image());
             truths.add(e.target());
-            dets.add(model.detect(List.of(e.image())).getFirst());
+            dets.add(confident(model.detect(List.of(e.image())).getFirst()));
         }
         if (!images.isEmpty()) DetectionGrid.save(file, images, dets, truths, s.classes(), 4);
     }

@@ -96,7 +96,7 @@ public final class DetectionGrid {
             int x0 = (i % columns) * cellW + 5, y0 = (i / columns) * cellH + 4;
             g.drawImage(cells[i], x0, y0, null);
             g.setColor(Color.DARK_GRAY);
-            g.drawString(detections.get(i).size() + " detections, " + truths.get(i).count() + " objects", x0, y0 + cells[i].getHeight() + 15);
+            g.drawString(detections.get(i).size() + " shown, " + truths.get(i).count() + " objects", x0, y0 + cells[i].getHeight() + 15);
         }
         g.dispose();
         AtomicFile.writeStream(file, os -> ImageIO.write(out, "png", os));
