@@ -180,7 +180,7 @@ class DetectionTrainingTest {
     /**
      * Bad entries in COCO files: a box outside the image, a zero-width and a negative-size box, a
      * category id the file does not list, an annotation of an image not in "images", a corrupt
-     * image and a missing one. Each is named (file and entry), skipped and counted; the run ends.
+     * image, a missing one and one of another size than declared. Each is named (file and entry), skipped and counted; the run ends.
      */
     @Test
     void badCocoEntriesAreNamedSkippedAndCounted() throws Exception {
@@ -196,6 +196,7 @@ class DetectionTrainingTest {
         byte[] png = Files.readAllBytes(coco.resolve("train/img3.png"));
         Files.write(coco.resolve("train/img3.png"), java.util.Arrays.copyOf(png, png.length / 2)); // truncated
         Files.delete(coco.resolve("val/img1.png"));
+        ImageIO.write(new BufferedImage(60, 64, BufferedImage.TYPE_INT_RGB), "png", coco.resolve("val/img2.png").toFile()); // not its declared 64x64
         TrainConfig c = tiny("bad");
         c.data = "coco:" + coco;
         c.epochs = 2;
@@ -206,11 +207,11 @@ class DetectionTrainingTest {
             assertTrue(out.contains("instances_train.json: annotation " + id), "annotation " + id + " named:\n" + out);
         }
         assertTrue(out.contains("outside the 64x64 image") && out.contains("category_id 5") && out.contains("image 99"), out);
-        assertTrue(out.contains("img3.png") && out.contains("img1.png"), out);
+        assertTrue(out.contains("img3.png") && out.contains("img1.png") && out.contains("img2.png: the image is 60x64"), out);
         assertEquals(2, MetricsLog.column(dir.resolve("runs/bad"), "epoch").length, "both epochs ran");
         assertEquals(1, r.skippedTrainFiles());
-        assertEquals(1, r.skippedTestFiles());
-        assertEquals("1 of 8 train files and 1 of 4 test files unreadable, skipped; 5 annotations unusable, skipped", r.skippedSummary());
+        assertEquals(2, r.skippedTestFiles());
+        assertEquals("1 of 8 train files and 2 of 4 test files unreadable, skipped; 5 annotations unusable, skipped", r.skippedSummary());
         assertTrue(out.contains("5 annotations unusable, skipped"), out);
     }
 

@@ -148,13 +148,19 @@ public final class CocoDetection implements DenseDataset {
         return images.size();
     }
 
-    /** Image {@code index} decoded (strictly, as every resnet4j image), with its boxes; its size must be the one the JSON declares. */
+    /**
+     * Image {@code index} decoded (strictly, as every resnet4j image), with its boxes; an image
+     * that cannot be decoded, or whose size is not the one the JSON declares, is a
+     * {@link org.resnet4j.data.CorruptImageException} (a loader skips it).
+     */
     @Override
     public DenseExample get(int index) throws IOException {
         Image im = images.get(index);
         Tensor img = ImageDecoder.decode(im.file);
         if (img.dim(1) != im.height || img.dim(2) != im.width) {
-            throw new DatasetFormatException(im.file + " is " + img.dim(2) + "x" + img.dim(1) + ", its annotation says " + im.width + "x" + im.height);
+            // its boxes cannot be trusted: skipped and counted by the loader, as an unreadable image
+            throw new org.resnet4j.data.CorruptImageException(im.file, "the image is " + img.dim(2) + "x" + img.dim(1) + ", its annotation (image "
+                    + im.id + ") says " + im.width + "x" + im.height);
         }
         int m = im.boxes.size();
         float[] boxes = new float[4 * m];

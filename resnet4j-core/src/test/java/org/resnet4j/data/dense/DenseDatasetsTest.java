@@ -85,8 +85,8 @@ class DenseDatasetsTest {
         // an image of another size than its annotation says, and a missing image
         png(dir.resolve("img/b.png"), 21, 20);
         CocoDetection d = new CocoDetection(coco(""), dir.resolve("img"));
-        e = assertThrows(DatasetFormatException.class, () -> d.get(1));
-        assertTrue(e.getMessage().contains("b.png is 21x20, its annotation says 20x20"), e.getMessage());
+        var wrongSize = assertThrows(CorruptImageException.class, () -> d.get(1));
+        assertTrue(wrongSize.getMessage().contains("b.png: the image is 21x20, its annotation (image 9) says 20x20"), wrongSize.getMessage());
         Files.delete(dir.resolve("img/a.png"));
         assertThrows(CorruptImageException.class, () -> d.get(0));
     }
