@@ -99,7 +99,7 @@ final class FcosLoss {
         return kept == n * r ? null : java.util.Arrays.copyOf(rows, kept);
     }
 
-    private static Tensor rowsOf(Tensor t, int rows, int k, int[] index) {
+    private static Tensor rowsOf(Tensor t, int k, int[] index) {
         Tensor out = Tensor.zeros(index.length, k);
         for (int i = 0; i < index.length; i++) System.arraycopy(t.data(), index[i] * k, out.data(), i * k, k);
         return out;
@@ -140,7 +140,7 @@ final class FcosLoss {
         int[] scored = crowd == null ? null : scoredRows(anchors, matched, crowd);
         Variable lossCls = scored == null ? SigmoidFocalLoss.apply(cls, Variable.constant(clsTargets), Reduction.SUM)
                 : SigmoidFocalLoss.apply(IndexSelectOp.apply(ReshapeOp.apply(cls, n * r, k), scored),
-                        Variable.constant(rowsOf(clsTargets, n * r, k, scored)), Reduction.SUM);
+                        Variable.constant(rowsOf(clsTargets, k, scored)), Reduction.SUM);
         // GIoU of the foreground anchors' decoded boxes (FCOSHead decodes all anchors, then selects: the same values)
         Variable fgCodes = IndexSelectOp.apply(ReshapeOp.apply(reg, n * r, 4), rows);
         Variable lossBox = GeneralizedBoxIouLoss.apply(coder.decode(fgCodes, fgAnchors), Variable.constant(fgBoxes), Reduction.SUM);
