@@ -1,10 +1,5 @@
 package org.resnet4j.cli;
 
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,12 +9,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
-import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.detection.CocoCategories;
 import org.resnet4j.detection.Detections;
 import org.resnet4j.detection.Fcos;
 import org.resnet4j.detection.FcosWeights;
+import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.io.json.Json;
+import org.resnet4j.report.DetectionGrid;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.Transfer;
 import picocli.CommandLine.Command;
@@ -95,7 +91,7 @@ final class DetectCommand implements Callable<Integer> {
             }
             String stem = file.getFileName().toString().replaceFirst("\\.[^.]+$", "");
             Path png = out.resolve(stem + ".detections.png");
-            ImageIO.write(draw(img, d, names), "png", png.toFile());
+            ImageIO.write(DetectionGrid.draw(img, d, names), "png", png.toFile());
             if (json) {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("image", file.toString());
@@ -115,29 +111,5 @@ final class DetectCommand implements Callable<Integer> {
 
     private static String name(List<String> names, int label) {
         return names != null ? names.get(label) : "class " + label;
-    }
-
-    /** The image with each box outlined in its class's colour and captioned with the class and score (torchvision's draw_bounding_boxes). */
-    static BufferedImage draw(Tensor img, Detections d, List<String> names) {
-        BufferedImage canvas = ImageDecoder.toImage(img, 1);
-        Graphics2D g = canvas.createGraphics();
-        int w = canvas.getWidth();
-        g.setStroke(new BasicStroke(Math.max(1f, w / 320f)));
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.max(10, w / 48)));
-        float[] b = d.boxes().data(), s = d.scores().data();
-        for (int i = d.size() - 1; i >= 0; i--) { // best last, so on top
-            Color c = Color.getHSBColor((d.labels()[i] * 0.618034f) % 1f, 0.85f, 1f);
-            g.setColor(c);
-            int x0 = Math.round(b[4 * i]), y0 = Math.round(b[4 * i + 1]), x1 = Math.round(b[4 * i + 2]), y1 = Math.round(b[4 * i + 3]);
-            g.drawRect(x0, y0, Math.max(1, x1 - x0), Math.max(1, y1 - y0));
-            String caption = String.format(Locale.ROOT, "%s %.2f", name(names, d.labels()[i]), s[i]);
-            int tw = g.getFontMetrics().stringWidth(caption), th = g.getFontMetrics().getHeight();
-            int ty = Math.max(th, y0);
-            g.fillRect(x0, ty - th, tw + 4, th);
-            g.setColor(Color.BLACK);
-            g.drawString(caption, x0 + 2, ty - g.getFontMetrics().getDescent());
-        }
-        g.dispose();
-        return canvas;
     }
 }

@@ -3,6 +3,15 @@ package org.resnet4j.cli;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
+import java.util.List;
+import org.resnet4j.data.dense.DenseExample;
+import org.resnet4j.data.dense.DenseTarget;
+import org.resnet4j.detection.Detections;
+import org.resnet4j.detection.Fcos;
+import org.resnet4j.report.DetectionGrid;
+import org.resnet4j.tensor.Tensor;
+import org.resnet4j.train.DetectionTask;
 import org.resnet4j.train.TrainConfig;
 import org.resnet4j.report.CurvePlots;
 import org.resnet4j.train.Trainer;
@@ -16,7 +25,7 @@ import picocli.CommandLine.Option;
 class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "JSON or YAML file with the same keys as the flags (camelCase, e.g. batchSize); flags override it.")
     Path config;
-    @Option(names = "--task", description = "classification (default) | segmentation (models fcn_*/deeplabv3_*, data scenes or voc:DIR).") String task;
+    @Option(names = "--task", description = "classification (default) | segmentation (models fcn_*/deeplabv3_*, data scenes or voc:DIR) | detection (fcos_resnet18_fpn/fcos_resnet50_fpn, data scenes or coco:DIR).") String task;
     @Option(names = "--model", description = "Model name (default resnet20).") String model;
     @Option(names = "--data", description = "shapes | fashion-mnist | mnist | cifar10 | cifar100 | DIR with train/ and val/ class folders (default shapes).") String data;
     @Option(names = "--data-dir", description = "Where mnist/cifar files are (fashion-mnist: $RESNET4J_DATA or Debian's dataset-fashion-mnist).") String dataDir;
@@ -44,7 +53,7 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-subset", description = "Use K test images drawn at random, seeded (0: all).") Integer testSubset;
     @Option(names = "--classes", split = ",", description = "Keep only these classes (names or 0-based indices), relabelled in the order given, e.g. 5,6,7,8,9.") java.util.List<String> classes;
     @Option(names = "--new-head", description = "Re-initialize the classifier even when the loaded one fits (new classes of the same count).") Boolean newHead;
-    @Option(names = "--image-size", description = "ImageFolder crop size (default 224); segmentation base size (default 128).") Integer imageSize;
+    @Option(names = "--image-size", description = "ImageFolder crop size (default 224); segmentation base size and detection min_size (default 128).") Integer imageSize;
     @Option(names = "--aux-loss", description = "Segmentation: also train the auxiliary head on layer3, loss weight 0.5.") Boolean auxLoss;
     @Option(names = "--seed") Long seed;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
@@ -94,8 +103,9 @@ class TrainCommand implements Callable<Integer> {
         if (classes != null) c.classes = classes;
         if (newHead != null) c.newHead = newHead;
         if (imageSize != null) c.imageSize = imageSize;
-        // left at ImageNet's crop, segmentation takes a base size for CPU training: 128 (the reference's is 520)
-        else if (c.task.equals("segmentation") && c.imageSize == new TrainConfig().imageSize) c.imageSize = 128;
+        // left at ImageNet's crop, dense tasks take a size for CPU training: 128 (the references' are
+        // 520 for segmentation's base and 800 for detection's min_size)
+        else if ((c.task.equals("segmentation") || c.task.equals("detection")) && c.imageSize == new TrainConfig().imageSize) c.imageSize = 128;
         if (auxLoss != null) c.auxLoss = auxLoss;
         if (seed != null) c.seed = seed;
         if (threads != null) c.threads = threads;
@@ -113,6 +123,32 @@ class TrainCommand implements Callable<Integer> {
         return c;
     }
 
+    /** Scores the grid shows: the evaluation keeps everything above the model's 0.2, which would bury the images. */
+    static final float GRID_SCORE = 0.5f;
+
+    /** The detections scoring at least {@link #GRID_SCORE} (they come best first). */
+    static Detections confident(Detections d) {
+        int k = 0;
+        while (k < d.size() && d.scores().data()[k] >= GRID_SCORE) k++;
+        return new Detections(Tensor.of(java.util.Arrays.copyOf(d.boxes().data(), 4 * k), k, 4),
+                Tensor.of(java.util.Arrays.copyOf(d.scores().data(), k), k), java.util.Arrays.copyOf(d.labels(), k));
+    }
+
+    /** The detector's counterpart of the demo's grid: 16 test images with their confident detections over the ground truth. */
+    static void predictionGrid(TrainConfig c, Fcos model, Path file) throws java.io.IOException {
+        DetectionTask.Sample s = DetectionTask.testSample(c, 16);
+        model.eval();
+        List<Tensor> images = new ArrayList<>();
+        List<DenseTarget> truths = new ArrayList<>();
+        List<Detections> dets = new ArrayList<>();
+        for (DenseExample e : s.examples()) {
+            images.add(e.image());
+            truths.add(e.target());
+            dets.add(confident(model.detect(List.of(e.image())).getFirst()));
+        }
+        if (!images.isEmpty()) DetectionGrid.save(file, images, dets, truths, s.classes(), 4);
+    }
+
     @Override
     public Integer call() throws Exception {
         TrainConfig c = build();
@@ -128,6 +164,11 @@ class TrainCommand implements Callable<Integer> {
                         r.scores().summary(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
             }
             if (!r.skippedSummary().isEmpty()) System.out.println("data: " + r.skippedSummary() + " (listed above; counts in metrics.csv)");
+            if (c.task.equals("detection")) {
+                Path grid = r.runDir().resolve("predictions.png");
+                predictionGrid(c, (Fcos) r.model(), grid);
+                System.out.println("predictions: " + grid);
+            }
             System.out.println("metrics, curves and checkpoints: " + r.runDir());
             return 0;
         }

@@ -13,15 +13,25 @@ public final class CurvePlots {
 
     /**
      * loss.png and accuracy.png in {@code runDir} from its metrics.csv: train solid, test dashed.
-     * A segmentation run's second figure is miou.png: test mIoU and pixel accuracy, train pixel accuracy.
+     * A segmentation run's second figure is miou.png: test mIoU and pixel accuracy, train pixel accuracy;
+     * a detection run's is ap.png: test AP, AP50 and AP75 (COCO's, in percent).
      */
     public static void write(Path runDir) throws IOException {
         double[] epoch = MetricsLog.column(runDir, "epoch");
-        new LinePlot("Loss", "epoch", "cross-entropy")
+        String header = java.nio.file.Files.readAllLines(runDir.resolve("metrics.csv")).get(0);
+        new LinePlot("Loss", "epoch", header.contains("test_ap") ? "FCOS loss (sum of the three)" : "cross-entropy")
                 .add("train", epoch, MetricsLog.column(runDir, "train_loss"), false)
                 .add("test", epoch, MetricsLog.column(runDir, "test_loss"), true)
                 .savePng(runDir.resolve("loss.png"));
-        if (java.nio.file.Files.readAllLines(runDir.resolve("metrics.csv")).get(0).contains("test_miou")) {
+        if (header.contains("test_ap")) {
+            new LinePlot("Detection", "epoch", "COCO box AP (%)")
+                    .add("AP", epoch, percent(MetricsLog.column(runDir, "test_ap")), false)
+                    .add("AP50", epoch, percent(MetricsLog.column(runDir, "test_ap50")), true)
+                    .add("AP75", epoch, percent(MetricsLog.column(runDir, "test_ap75")), true)
+                    .savePng(runDir.resolve("ap.png"));
+            return;
+        }
+        if (header.contains("test_miou")) {
             new LinePlot("Segmentation", "epoch", "percent")
                     .add("train pixel acc", epoch, percent(MetricsLog.column(runDir, "train_acc")), false)
                     .add("test pixel acc", epoch, percent(MetricsLog.column(runDir, "test_pixel_acc")), true)

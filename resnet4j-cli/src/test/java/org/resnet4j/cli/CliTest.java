@@ -276,8 +276,39 @@ class CliTest {
         for (String f : new String[] {"loss.png", "miou.png", "metrics.jsonl", "checkpoints/best.safetensors"}) {
             assertTrue(java.nio.file.Files.size(run.resolve(f)) > 0, f);
         }
-        r = run("train", "--task", "detection", "--runs-dir", dir.toString());
-        assertEquals(2, r.code());
-        assertTrue(r.err().contains("detection training is not built yet"), r.err());
+        // eval on the checkpoint: per-class IoU, and the mIoU the run logged for the same weights
+        r = run("eval", "--checkpoint", run.resolve("checkpoints/best.safetensors").toString(), "--test-subset", "8");
+        assertEquals(0, r.code(), r.err());
+        double miou = org.resnet4j.train.MetricsLog.column(run, "test_miou")[0];
+        assertTrue(r.out().contains("background") && r.out().contains("circle") && r.out().contains(" IoU"), r.out());
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "mIoU %.2f%%", 100 * miou)), miou + "\n" + r.out());
+    }
+
+    @Test
+    void trainDetectionWritesCurvesPredictionsAndEvalPrintsCocoSummary() throws Exception {
+        Run r = run("train", "--task", "detection", "--model", "fcos_resnet18_fpn", "--data", "scenes", "--image-size", "64",
+                "--epochs", "1", "--batch-size", "4", "--train-subset", "8", "--test-subset", "4", "--optimizer", "adamw", "--lr", "1e-3",
+                "--threads", "2", "--runs-dir", dir.toString(), "--name", "det");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("done: test loss") && r.out().contains(" AP50 "), r.out());
+        Path run = dir.resolve("det");
+        String header = java.nio.file.Files.readAllLines(run.resolve("metrics.csv")).get(0);
+        assertTrue(header.contains("test_ap") && header.contains("test_ap50") && header.contains("test_ap75"), header);
+        for (String f : new String[] {"loss.png", "ap.png", "predictions.png", "checkpoints/best.safetensors"}) {
+            assertTrue(java.nio.file.Files.size(run.resolve(f)) > 0, f);
+        }
+        assertEquals(4 * (256 + 10), javax.imageio.ImageIO.read(run.resolve("predictions.png").toFile()).getWidth(),
+                "four test images side by side, 64 pixels drawn at 4x");
+        r = run("eval", "--checkpoint", run.resolve("checkpoints/best.safetensors").toString(), "--test-subset", "4");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().lines().filter(l -> l.startsWith(" Average")).toArray(String[]::new);
+        assertEquals(12, lines.length, r.out());
+        double ap = org.resnet4j.train.MetricsLog.column(run, "test_ap")[0];
+        assertEquals(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = "
+                + String.format(java.util.Locale.ROOT, "%.3f", ap), lines[0], "the AP the run logged for these weights");
+        assertTrue(lines[11].startsWith(" Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = "), lines[11]);
+        r = run("eval", "--checkpoint", run.resolve("checkpoints/best.safetensors").toString(), "--test-subset", "4", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"task\":\"detection\"") && r.out().contains("\"test_ap50\":"), r.out());
     }
 }

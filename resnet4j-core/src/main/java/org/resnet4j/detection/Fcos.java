@@ -184,14 +184,57 @@ public final class Fcos extends Module implements MultiOutput {
 
     /** torchvision's train-mode forward: {classification, bbox_regression, bbox_ctrness}, each 0-d, with the graph recorded. */
     public LinkedHashMap<String, Variable> losses(List<Tensor> images, List<DetectionTarget> targets) {
+        return losses(images, targets, null);
+    }
+
+    /**
+     * The loss dict with crowd regions ignored: {@code crowd} holds per image the crowd boxes
+     * [C, 4] (x1, y1, x2, y2, original pixels; null or empty for none). A crowd box is never
+     * matched, and an anchor point inside one that no regular box claims is left out of the
+     * classification loss (neither object nor background). Without crowd boxes this is
+     * torchvision's loss exactly. torchvision's references instead drop crowd annotations from
+     * the training targets (coco_utils.py, ConvertCocoPolysToMask), which trains those points as
+     * background; docs/DECISIONS.md says why resnet4j ignores them.
+     */
+    public LinkedHashMap<String, Variable> losses(List<Tensor> images, List<DetectionTarget> targets, List<Tensor> crowd) {
+        checkTargets(images, targets);
+        return lossesOf(run(images, targets), images, crowd);
+    }
+
+    /** The losses and the detections of one eval-mode pass (no graph recorded): what evaluation needs, at the cost of one forward. */
+    public record Scored(LinkedHashMap<String, Variable> losses, List<Detections> detections) {}
+
+    /** {@link #losses} and {@link #detect} from one pass. Call {@link #eval()} first. */
+    public Scored score(List<Tensor> images, List<DetectionTarget> targets, List<Tensor> crowd) {
+        checkTargets(images, targets);
+        try (var ignored = GradMode.noGrad()) {
+            Pass p = run(images, targets);
+            return new Scored(lossesOf(p, images, crowd), postprocess(p, images));
+        }
+    }
+
+    private static void checkTargets(List<Tensor> images, List<DetectionTarget> targets) {
         if (targets == null) throw new IllegalArgumentException("targets should not be none when in training mode");
         if (targets.size() != images.size()) {
             throw new IllegalArgumentException(images.size() + " images but " + targets.size() + " targets");
         }
-        Pass p = run(images, targets);
+    }
+
+    private LinkedHashMap<String, Variable> lossesOf(Pass p, List<Tensor> images, List<Tensor> crowd) {
+        List<Tensor> crowdResized = null;
+        if (crowd != null) {
+            if (crowd.size() != images.size()) throw new IllegalArgumentException(images.size() + " images but " + crowd.size() + " crowd lists");
+            crowdResized = new ArrayList<>();
+            int[][] sizes = p.images().imageSizes();
+            for (int i = 0; i < crowd.size(); i++) {
+                Tensor c = crowd.get(i);
+                crowdResized.add(c == null || c.dim(0) == 0 ? null
+                        : GeneralizedRcnnTransform.resizeBoxes(c, images.get(i).dim(1), images.get(i).dim(2), sizes[i][0], sizes[i][1]));
+            }
+        }
         FcosHead.Outputs o = p.outputs();
         return FcosLoss.compute(o.clsLogits(), o.bboxRegression(), o.bboxCtrness(), p.anchors(), p.anchorsPerLevel(), p.targets(),
-                options.centerSamplingRadius(), boxCoder);
+                crowdResized, options.centerSamplingRadius(), boxCoder);
     }
 
     /** The dense outputs for an already transformed batch [N, 3, H, W]: "cls_logits", "bbox_regression", "bbox_ctrness". */

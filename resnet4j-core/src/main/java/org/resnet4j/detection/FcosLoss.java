@@ -73,11 +73,46 @@ final class FcosLoss {
     }
 
     /**
+     * The rows (image * R + anchor) that the classification loss scores when crowd regions are
+     * ignored: all but the background anchors whose point lies strictly inside a crowd box of
+     * their image; null when no anchor is left out (the loss is then torchvision's as it is).
+     */
+    static int[] scoredRows(Tensor anchors, int[][] matched, List<Tensor> crowd) {
+        int n = matched.length, r = anchors.dim(0);
+        float[] a = anchors.data();
+        int[] rows = new int[n * r];
+        int kept = 0;
+        for (int img = 0; img < n; img++) {
+            Tensor c = img < crowd.size() ? crowd.get(img) : null;
+            float[] g = c == null ? new float[0] : c.data();
+            for (int i = 0; i < r; i++) {
+                boolean ignore = false;
+                if (matched[img][i] < 0) {
+                    float x = (a[4 * i] + a[4 * i + 2]) / 2f, y = (a[4 * i + 1] + a[4 * i + 3]) / 2f;
+                    for (int j = 0; j < g.length / 4 && !ignore; j++) {
+                        ignore = x > g[4 * j] && x < g[4 * j + 2] && y > g[4 * j + 1] && y < g[4 * j + 3];
+                    }
+                }
+                if (!ignore) rows[kept++] = img * r + i;
+            }
+        }
+        return kept == n * r ? null : java.util.Arrays.copyOf(rows, kept);
+    }
+
+    private static Tensor rowsOf(Tensor t, int k, int[] index) {
+        Tensor out = Tensor.zeros(index.length, k);
+        for (int i = 0; i < index.length; i++) System.arraycopy(t.data(), index[i] * k, out.data(), i * k, k);
+        return out;
+    }
+
+    /**
      * The loss dict {classification, bbox_regression, bbox_ctrness} of the head's outputs
-     * ({@code cls} [N, R, K], {@code reg} [N, R, 4], {@code ctr} [N, R, 1]) for resized targets.
+     * ({@code cls} [N, R, K], {@code reg} [N, R, 4], {@code ctr} [N, R, 1]) for resized targets;
+     * {@code crowd} (null for none): per image the resized crowd boxes whose background anchors
+     * the classification loss leaves out ({@link #scoredRows}).
      */
     static LinkedHashMap<String, Variable> compute(Variable cls, Variable reg, Variable ctr, Tensor anchors, int[] perLevel,
-                                                   List<DetectionTarget> targets, float radius, BoxLinearCoder coder) {
+                                                   List<DetectionTarget> targets, List<Tensor> crowd, float radius, BoxLinearCoder coder) {
         int n = cls.shape()[0], r = cls.shape()[1], k = cls.shape()[2];
         Tensor clsTargets = Tensor.zeros(n, r, k);
         int fg = 0;
@@ -102,7 +137,10 @@ final class FcosLoss {
             }
         }
         float norm = 1f / Math.max(1, fg);
-        Variable lossCls = SigmoidFocalLoss.apply(cls, Variable.constant(clsTargets), Reduction.SUM);
+        int[] scored = crowd == null ? null : scoredRows(anchors, matched, crowd);
+        Variable lossCls = scored == null ? SigmoidFocalLoss.apply(cls, Variable.constant(clsTargets), Reduction.SUM)
+                : SigmoidFocalLoss.apply(IndexSelectOp.apply(ReshapeOp.apply(cls, n * r, k), scored),
+                        Variable.constant(rowsOf(clsTargets, k, scored)), Reduction.SUM);
         // GIoU of the foreground anchors' decoded boxes (FCOSHead decodes all anchors, then selects: the same values)
         Variable fgCodes = IndexSelectOp.apply(ReshapeOp.apply(reg, n * r, 4), rows);
         Variable lossBox = GeneralizedBoxIouLoss.apply(coder.decode(fgCodes, fgAnchors), Variable.constant(fgBoxes), Reduction.SUM);

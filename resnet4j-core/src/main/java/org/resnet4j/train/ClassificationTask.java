@@ -102,8 +102,8 @@ public final class ClassificationTask implements Task {
         cols.put("test_loss", e.loss());
         cols.put("test_top1", e.top1());
         cols.put("test_top5", e.top5());
-        return new Scores(cols, e.top1(), String.format(Locale.ROOT, "test loss %.4f top-1 %.2f%% top-5 %.2f%%",
-                e.loss(), 100 * e.top1(), 100 * e.top5()), e);
+        String summary = String.format(Locale.ROOT, "test loss %.4f top-1 %.2f%% top-5 %.2f%%", e.loss(), 100 * e.top1(), 100 * e.top5());
+        return new Scores(cols, e.top1(), summary, summary, e);
     }
 
     /** "" or the counts of unreadable files skipped. */

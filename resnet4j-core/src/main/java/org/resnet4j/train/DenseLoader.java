@@ -3,6 +3,12 @@ package org.resnet4j.train;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.resnet4j.data.CorruptImageException;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
@@ -18,18 +24,25 @@ import org.resnet4j.data.dense.DenseTransform;
 import org.resnet4j.tensor.Tensor;
 
 /**
- * Batches of a {@link DenseDataset} for segmentation: images [N, C, H, W] and their masks
+ * Batches of a {@link DenseDataset}: for segmentation, images [N, C, H, W] and their masks
  * [N, H, W] (class indices as floats, {@link DenseTarget#IGNORE} unscored), as the segmentation
- * reference's collate stacks equal-size crops. As {@link org.resnet4j.data.DataLoader}, the order
+ * reference's collate stacks equal-size crops; for detection, the examples as they are (images of
+ * different sizes, as the detection reference's collate_fn keeps them in a list, the model's
+ * transform batching them). An image that cannot be decoded is skipped, reported once to
+ * {@link #onSkip} and counted, as {@link org.resnet4j.data.DataLoader} skips; the batch comes out
+ * smaller (a batch left empty is passed over). As {@link org.resnet4j.data.DataLoader}, the order
  * of an epoch is a function of (seed, epoch) and each sample's transform generator of (seed,
  * epoch, index), so batches are the same with any number of workers and a resumed run sees the
  * batches an uninterrupted one would.
  */
 final class DenseLoader implements AutoCloseable {
-    /** Images and masks of one batch. */
-    record DenseBatch(Tensor images, Tensor masks) {
+    /**
+     * One batch: the stacked images and masks (segmentation; null for detection), the examples,
+     * and their indices in the data set.
+     */
+    record DenseBatch(Tensor images, Tensor masks, List<DenseExample> examples, List<Integer> indices) {
         int size() {
-            return images.dim(0);
+            return examples.size();
         }
     }
 
@@ -38,6 +51,9 @@ final class DenseLoader implements AutoCloseable {
     private final DenseTransform transform;
     private final int batchSize;
     private final boolean shuffle, dropLast;
+    private boolean stack = true;
+    private Consumer<? super CorruptImageException> onSkip = e -> {};
+    private final Set<Integer> skipped = ConcurrentHashMap.newKeySet();
     private final long seed;
     private final ExecutorService pool;
 
@@ -58,6 +74,23 @@ final class DenseLoader implements AutoCloseable {
         return indices.length;
     }
 
+    /** Batches keep their examples as a list instead of stacking them (detection). */
+    DenseLoader unstacked() {
+        this.stack = false;
+        return this;
+    }
+
+    /** Receives each unreadable image's exception the first time it is met, on the consumer's thread. */
+    DenseLoader onSkip(Consumer<? super CorruptImageException> listener) {
+        this.onSkip = listener;
+        return this;
+    }
+
+    /** Distinct examples skipped so far as unreadable. */
+    int skipped() {
+        return skipped.size();
+    }
+
     long batchesPerEpoch() {
         return dropLast ? indices.length / batchSize : (indices.length + batchSize - 1) / batchSize;
     }
@@ -68,9 +101,16 @@ final class DenseLoader implements AutoCloseable {
         return h;
     }
 
-    private DenseExample load(int epoch, int index) throws IOException {
-        return transform.apply(data.get(index), new SplittableRandom(mix(seed, 0x73616d706c65L, epoch, index)));
+    /** Null when the image cannot be decoded. */
+    private Loaded load(int epoch, int index) throws IOException {
+        try {
+            return new Loaded(index, transform.apply(data.get(index), new SplittableRandom(mix(seed, 0x73616d706c65L, epoch, index))), null);
+        } catch (CorruptImageException e) {
+            return new Loaded(index, null, e);
+        }
     }
+
+    private record Loaded(int index, DenseExample example, CorruptImageException error) {}
 
     /** The batches of one epoch; loading runs one batch ahead of the consumer on the workers. */
     Iterable<DenseBatch> epoch(int epoch) {
@@ -86,14 +126,15 @@ final class DenseLoader implements AutoCloseable {
         }
         int batches = (int) batchesPerEpoch();
         return () -> new Iterator<>() {
-            private final ArrayDeque<Future<DenseExample>> pending = new ArrayDeque<>();
+            private final ArrayDeque<Future<Loaded>> pending = new ArrayDeque<>();
             private int submitted, taken;
+            private DenseBatch ready;
 
             private void fill() {
                 int end = Math.min(order.length, (taken + 2) * batchSize); // this batch and the next
                 while (submitted < end) {
                     int index = order[submitted++];
-                    FutureTask<DenseExample> f = new FutureTask<>(() -> load(epoch, index));
+                    FutureTask<Loaded> f = new FutureTask<>(() -> load(epoch, index));
                     if (pool != null) pool.execute(f);
                     pending.add(f);
                 }
@@ -101,25 +142,39 @@ final class DenseLoader implements AutoCloseable {
 
             @Override
             public boolean hasNext() {
-                return taken < batches;
+                while (ready == null && taken < batches) {
+                    fill();
+                    int n = Math.min(batchSize, order.length - taken * batchSize);
+                    List<DenseExample> ex = new ArrayList<>(n);
+                    List<Integer> at = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) {
+                        Loaded l = await(pending.poll());
+                        if (l.example() != null) {
+                            ex.add(l.example());
+                            at.add(l.index());
+                        } else if (skipped.add(l.index())) {
+                            onSkip.accept(l.error());
+                        }
+                    }
+                    taken++;
+                    if (!ex.isEmpty()) ready = stack ? stack(ex, at) : new DenseBatch(null, null, List.copyOf(ex), List.copyOf(at));
+                }
+                return ready != null;
             }
 
             @Override
             public DenseBatch next() {
                 if (!hasNext()) throw new NoSuchElementException();
-                fill();
-                int n = Math.min(batchSize, order.length - taken * batchSize);
-                DenseExample[] ex = new DenseExample[n];
-                for (int i = 0; i < n; i++) ex[i] = await(pending.poll());
-                taken++;
-                return stack(ex);
+                DenseBatch b = ready;
+                ready = null;
+                return b;
             }
         };
     }
 
-    private static DenseExample await(Future<DenseExample> f) {
+    private static Loaded await(Future<Loaded> f) {
         try {
-            if (f instanceof FutureTask<DenseExample> t) t.run(); // no-op when a worker ran it
+            if (f instanceof FutureTask<Loaded> t) t.run(); // no-op when a worker ran it
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -133,21 +188,21 @@ final class DenseLoader implements AutoCloseable {
     }
 
     /** Stacks equal-size examples; masks must exist. */
-    static DenseBatch stack(DenseExample[] ex) {
-        Tensor first = ex[0].image();
-        int c = first.dim(0), h = first.dim(1), w = first.dim(2), per = c * h * w;
-        float[] img = new float[ex.length * per], mask = new float[ex.length * h * w];
-        for (int i = 0; i < ex.length; i++) {
-            Tensor t = ex[i].image();
+    static DenseBatch stack(List<DenseExample> ex, List<Integer> indices) {
+        Tensor first = ex.get(0).image();
+        int c = first.dim(0), h = first.dim(1), w = first.dim(2), per = c * h * w, n = ex.size();
+        float[] img = new float[n * per], mask = new float[n * h * w];
+        for (int i = 0; i < n; i++) {
+            Tensor t = ex.get(i).image();
             if (!t.hasShape(c, h, w)) {
                 throw new IllegalArgumentException("cannot batch a " + t.shapeString() + " image with a " + first.shapeString() + " one");
             }
-            int[] m = ex[i].target().semantic();
+            int[] m = ex.get(i).target().semantic();
             if (m == null) throw new IllegalArgumentException("example without a segmentation mask");
             System.arraycopy(t.data(), 0, img, i * per, per);
             for (int p = 0; p < h * w; p++) mask[i * h * w + p] = m[p];
         }
-        return new DenseBatch(Tensor.of(img, ex.length, c, h, w), Tensor.of(mask, ex.length, h, w));
+        return new DenseBatch(Tensor.of(img, n, c, h, w), Tensor.of(mask, n, h, w), List.copyOf(ex), List.copyOf(indices));
     }
 
     @Override

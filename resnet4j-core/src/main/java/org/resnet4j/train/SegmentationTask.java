@@ -116,7 +116,7 @@ public final class SegmentationTask implements Task {
 
             @Override
             public Scores evaluate(Module m) {
-                return SegmentationTask.evaluate(m, testLoader, k);
+                return SegmentationTask.evaluate(m, testLoader, classes);
             }
 
             @Override
@@ -148,11 +148,16 @@ public final class SegmentationTask implements Task {
         if (!SegmentationModels.all().containsKey(c.model)) {
             throw new IllegalArgumentException("model '" + c.model + "' is not a segmentation model; use one of " + SegmentationModels.all().keySet());
         }
+        refuseClassificationOnly(c, "segmentation");
+        if (c.imageSize < 32) throw new IllegalArgumentException("imageSize (--image-size) must be >= 32 for segmentation, got " + c.imageSize);
+    }
+
+    /** The options that only a classifier uses are refused for a dense task, naming the first one set. */
+    static void refuseClassificationOnly(TrainConfig c, String task) {
         String bad = c.mixup > 0 ? "mixup" : c.cutmix > 0 ? "cutmix" : c.labelSmoothing > 0 ? "labelSmoothing (--label-smoothing)"
                 : c.randomErasing > 0 ? "randomErasing" : !c.classes.isEmpty() ? "classes" : c.dropout > 0 ? "dropout"
                 : c.newHead ? "newHead" : c.zeroInitResidual ? "zeroInitResidual" : null;
-        if (bad != null) throw new IllegalArgumentException(bad + " applies to classification only, not to --task segmentation");
-        if (c.imageSize < 32) throw new IllegalArgumentException("imageSize (--image-size) must be >= 32 for segmentation, got " + c.imageSize);
+        if (bad != null) throw new IllegalArgumentException(bad + " applies to classification only, not to --task " + task);
     }
 
     /** k of n indices at random (seeded, kept in order), or all of them for k <= 0, as {@link DataSources#subset}. */
@@ -173,7 +178,8 @@ public final class SegmentationTask implements Task {
     }
 
     /** Loss of {@code out} (the auxiliary head is training's only), pixel accuracy and mIoU over a loader. */
-    static Scores evaluate(Module model, DenseLoader loader, int k) {
+    static Scores evaluate(Module model, DenseLoader loader, List<String> classes) {
+        int k = classes.size();
         boolean wasTraining = model.isTraining();
         model.eval();
         ConfusionMatrix cm = new ConfusionMatrix(k);
@@ -199,7 +205,15 @@ public final class SegmentationTask implements Task {
         cols.put("test_loss", lossSum / n);
         cols.put("test_miou", miou);
         cols.put("test_pixel_acc", acc);
-        return new Scores(cols, miou, String.format(Locale.ROOT, "test loss %.4f mIoU %.2f%% pixel acc %.2f%%", lossSum / n, 100 * miou, 100 * acc), null);
+        StringBuilder report = new StringBuilder(String.format(Locale.ROOT, "%-16s %8s%n", "class", "IoU"));
+        double[] iou = cm.iou();
+        for (int i = 0; i < k; i++) {
+            // NaN: the class is neither in the masks nor predicted, and left out of the mean
+            report.append(String.format(Locale.ROOT, "%-16s %8s%n", classes.get(i), Double.isNaN(iou[i]) ? "nan" : String.format(Locale.ROOT, "%.2f%%", 100 * iou[i])));
+        }
+        report.append(String.format(Locale.ROOT, "mIoU %.2f%%  pixel accuracy %.2f%%  loss %.4f  (%d images)", 100 * miou, 100 * acc, lossSum / n, n));
+        return new Scores(cols, miou, String.format(Locale.ROOT, "test loss %.4f mIoU %.2f%% pixel acc %.2f%%", lossSum / n, 100 * miou, 100 * acc),
+                report.toString(), null);
     }
 
     /**

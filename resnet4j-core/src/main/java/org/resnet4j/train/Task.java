@@ -27,18 +27,31 @@ public interface Task {
     Run<?> open(TrainConfig c, Function<ModelConfig, Module> modelFactory, PrintStream out) throws IOException;
 
     /**
+     * Opens a run whose model will be given a checkpoint's weights (evaluation): as {@link #open},
+     * but without loading the config's {@code weights} (the checkpoint holds every weight, and the
+     * file a run started from may be gone). The model is built as training built it.
+     */
+    default Run<?> openForEvaluation(TrainConfig c, PrintStream out) throws IOException {
+        TrainConfig copy = TrainConfig.fromMap(c.toMap());
+        copy.weights = null;
+        return open(copy, null, out);
+    }
+
+    /**
      * The loss of one batch and the counts behind the running accuracy the progress line shows:
-     * {@code correct} of {@code counted} (images for a classifier, scored pixels for a segmenter).
+     * {@code correct} of {@code counted} (images for a classifier, scored pixels for a segmenter;
+     * 0 of 0 for a detector, which has no accuracy to show).
      */
     record Step(Variable loss, long correct, long counted) {}
 
     /**
      * An evaluation: {@code columns} are the metrics rows' test columns in order (e.g.
      * test_loss, test_top1, test_top5), {@code primary} the higher-is-better value that picks the
-     * best checkpoint, {@code summary} the words the epoch line prints, {@code classification}
-     * the classifier's evaluation (null for other tasks).
+     * best checkpoint, {@code summary} the words the epoch line prints, {@code report} the full
+     * report {@code resnet4j eval} prints (several lines: COCO's summary for a detector, per-class
+     * IoU for a segmenter), {@code classification} the classifier's evaluation (null for other tasks).
      */
-    record Scores(LinkedHashMap<String, Double> columns, double primary, String summary, Evaluation classification) {
+    record Scores(LinkedHashMap<String, Double> columns, double primary, String summary, String report, Evaluation classification) {
         /** A column by name, or an error naming the ones there are. */
         public double get(String column) {
             Double v = columns.get(column);

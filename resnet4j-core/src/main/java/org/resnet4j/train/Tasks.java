@@ -4,14 +4,13 @@ package org.resnet4j.train;
 public final class Tasks {
     private Tasks() {}
 
-    /** The task a config names; those not built yet are refused, naming the value. */
+    /** The task a config names; another name is refused, naming it. */
     public static Task of(String name) {
         return switch (name) {
             case "classification" -> new ClassificationTask();
             case "segmentation" -> new SegmentationTask();
-            case "detection" -> throw new IllegalArgumentException("task 'detection': detection training is not built yet; "
-                    + "use classification or segmentation");
-            default -> throw new IllegalArgumentException("unknown task '" + name + "': use classification or segmentation");
+            case "detection" -> new DetectionTask();
+            default -> throw new IllegalArgumentException("unknown task '" + name + "': use classification, segmentation or detection");
         };
     }
 }

@@ -245,22 +245,24 @@ public final class Trainer {
                         iterLog.write(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f%n", iteration,
                                 epoch + (double) seen / (itersPerEpoch * c.batchSize), (float) lv, 1 - (double) st.correct() / st.counted()));
                     }
-                    progress.update(seen, String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / counted, lr));
+                    progress.update(seen, counted > 0 ? String.format(Locale.ROOT, "loss %.4f acc %.1f%% lr %.3g", lossSum / seen, 100.0 * correct / counted, lr)
+                            : String.format(Locale.ROOT, "loss %.4f lr %.3g", lossSum / seen, lr)); // a detector has no accuracy
                     stepListener.afterStep(epoch, iteration);
                 }
                 double trainSecs = (System.nanoTime() - t0) / 1e9;
                 imagesSeen += seen;
                 lastTrainLoss = lossSum / seen;
-                lastTrainAcc = (double) correct / counted;
+                lastTrainAcc = counted > 0 ? (double) correct / counted : Double.NaN;
                 lastEval = evaluate(run, model, ema);
-                out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f acc %.2f%%  %s  %.0f img/s  %s%n",
-                        epoch + 1, c.epochs, lastTrainLoss, 100 * lastTrainAcc, lastEval.summary(), seen / trainSecs, TrainingProgress.clock(trainSecs));
+                out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f%s  %s  %.0f img/s  %s%n", epoch + 1, c.epochs, lastTrainLoss,
+                        counted > 0 ? String.format(Locale.ROOT, " acc %.2f%%", 100 * lastTrainAcc) : "", lastEval.summary(), seen / trainSecs,
+                        TrainingProgress.clock(trainSecs));
                 LinkedHashMap<String, Object> row = new LinkedHashMap<>();
                 row.put("epoch", epoch + 1);
                 row.put("iteration", iteration);
                 row.put("lr", schedule.lr(Math.max(0, iteration - 1)));
                 row.put("train_loss", lastTrainLoss);
-                row.put("train_acc", lastTrainAcc);
+                if (counted > 0) row.put("train_acc", lastTrainAcc); // a detector has none (and JSON has no NaN)
                 row.putAll(lastEval.columns());
                 row.put("seconds", trainSecs);
                 row.put("images_per_s", seen / trainSecs);

@@ -53,6 +53,11 @@ class DenseDatasetsTest {
         assertArrayEquals(new float[] {2.5f, 3, 12.5f, 8, 30, 20, 40, 30}, a.target().boxes(), "xywh to xyxy, clipped to the image");
         assertArrayEquals(new int[] {2, 0}, a.target().labels(), "dog is label 2, person 0; the boxes outside or without area are dropped");
         assertArrayEquals(new boolean[] {false, true}, a.target().crowd());
+        assertEquals(2, d.problems().size(), "annotations 3 (outside) and 4 (no width) are counted: " + d.problems());
+        assertTrue(d.problems().get(0).contains("annotation 3 of image 7 has bbox [45, 0, 5, 5], outside the 40x30 image"), d.problems().get(0));
+        assertTrue(d.problems().get(1).contains("annotation 4 of image 7 has bbox [5, 5, 0, 4]: width and height must be positive"), d.problems().get(1));
+        assertEquals(List.of(new CocoDetection.GroundTruth(18, 2.5, 3, 10, 5, 50, false), new CocoDetection.GroundTruth(1, 30, 20, 20, 20, 400, true)),
+                d.groundTruth(0), "evaluation reads the boxes as written, with area w * h when the file gives none");
         assertNull(a.target().semantic());
         assertEquals(0, d.get(1).target().count());
         assertEquals(7, d.imageId(0));
@@ -62,13 +67,16 @@ class DenseDatasetsTest {
     @Test
     void cocoErrorsNameTheAnnotationAndTheField() throws Exception {
         png(dir.resolve("img/a.png"), 40, 30);
+        // usable JSON, unusable entries: skipped, each described naming the file and the annotation
+        CocoDetection skipping = new CocoDetection(coco("{\"id\": 5, \"image_id\": 8, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]},"
+                + " {\"id\": 6, \"image_id\": 7, \"category_id\": 2, \"bbox\": [0, 0, 1, 1]},"
+                + " {\"id\": 8, \"image_id\": 7, \"category_id\": 1, \"bbox\": [1, 1, 2, 2]}"), dir.resolve("img"));
+        List<String> problems = skipping.problems();
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("instances.json: annotation 5 refers to image 8"), problems.get(0));
+        assertTrue(problems.get(1).contains("instances.json: annotation 6 has category_id 2"), problems.get(1));
+        assertEquals(1, skipping.get(0).target().count(), "annotation 8 is kept");
         var e = assertThrows(DatasetFormatException.class, () -> new CocoDetection(
-                coco("{\"id\": 5, \"image_id\": 8, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]}"), dir.resolve("img")));
-        assertTrue(e.getMessage().contains("annotation 5") && e.getMessage().contains("image 8"), e.getMessage());
-        e = assertThrows(DatasetFormatException.class, () -> new CocoDetection(
-                coco("{\"id\": 6, \"image_id\": 7, \"category_id\": 2, \"bbox\": [0, 0, 1, 1]}"), dir.resolve("img")));
-        assertTrue(e.getMessage().contains("annotation 6") && e.getMessage().contains("category_id 2"), e.getMessage());
-        e = assertThrows(DatasetFormatException.class, () -> new CocoDetection(
                 coco("{\"id\": 7, \"image_id\": 7, \"category_id\": 1, \"bbox\": [0, 0, 1]}"), dir.resolve("img")));
         assertTrue(e.getMessage().contains("annotation 7: bbox must be [x, y, width, height]"), e.getMessage());
         Files.writeString(dir.resolve("bad.json"), "{\"images\": [");
@@ -77,8 +85,8 @@ class DenseDatasetsTest {
         // an image of another size than its annotation says, and a missing image
         png(dir.resolve("img/b.png"), 21, 20);
         CocoDetection d = new CocoDetection(coco(""), dir.resolve("img"));
-        e = assertThrows(DatasetFormatException.class, () -> d.get(1));
-        assertTrue(e.getMessage().contains("b.png is 21x20, its annotation says 20x20"), e.getMessage());
+        var wrongSize = assertThrows(CorruptImageException.class, () -> d.get(1));
+        assertTrue(wrongSize.getMessage().contains("b.png: the image is 21x20, its annotation (image 9) says 20x20"), wrongSize.getMessage());
         Files.delete(dir.resolve("img/a.png"));
         assertThrows(CorruptImageException.class, () -> d.get(0));
     }
