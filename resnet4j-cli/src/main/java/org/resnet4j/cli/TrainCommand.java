@@ -37,7 +37,7 @@ class TrainCommand implements Callable<Integer> {
     @Option(names = "--nesterov", negatable = true) Boolean nesterov;
     @Option(names = "--weight-decay") Double weightDecay;
     @Option(names = "--no-decay-bn-bias", description = "No weight decay on BN parameters and biases.") Boolean noDecay;
-    @Option(names = "--schedule", description = "constant | cosine[:ETA_MIN] | step:EPOCHS:GAMMA | multistep:E1,E2:GAMMA | onecycle") String schedule;
+    @Option(names = "--schedule", description = "constant | cosine[:ETA_MIN] | step:EPOCHS:GAMMA | multistep:E1,E2:GAMMA | onecycle | poly[:POWER], each optionally +warmup:EPOCHS") String schedule;
     @Option(names = "--warmup-epochs") Double warmup;
     @Option(names = "--label-smoothing") Double labelSmoothing;
     @Option(names = "--clip-norm", description = "Clip the global gradient norm (0: off).") Double clipNorm;

@@ -2,6 +2,7 @@ package org.resnet4j.segmentation;
 
 import java.util.LinkedHashMap;
 import org.resnet4j.autograd.Variable;
+import org.resnet4j.models.CifarResNet;
 import org.resnet4j.models.IntermediateLayerGetter;
 import org.resnet4j.models.ModelConfig;
 import org.resnet4j.models.ResNet;
@@ -16,6 +17,11 @@ import org.resnet4j.models.ResNet;
  * the dense-prediction setting of DeepLab (Chen et al. 2017, section 3.1) and torchvision's FCN.
  * The trunk is {@link ResNet#forDensePrediction}, so basic-block presets are atrous too; its stem
  * runs fused, as the ResNet's own forward runs it.
+ *
+ * <p>{@link #cifar} wraps a CIFAR ResNet (He et al. 2015, section 4.2: 16/32/64 channels, three
+ * stages) instead: layer3 is "out" (64 channels) and layer2 "aux" (32). Its two strided stages
+ * give output stride 4 with no dilation at all, finer than the ImageNet trunks' 8, which is
+ * what small generated scenes (64 to 128 pixels) need, at a small fraction of their cost.
  */
 public final class Backbone extends IntermediateLayerGetter {
     private final int outChannels;
@@ -30,8 +36,22 @@ public final class Backbone extends IntermediateLayerGetter {
     }
 
     private Backbone(ResNet trunk) {
-        super(trunk, returnLayers(), true);
-        outChannels = trunk.head().in;
+        this(trunk, returnLayers("layer4", "layer3"), trunk.head().in);
+    }
+
+    private Backbone(org.resnet4j.nn.Module trunk, LinkedHashMap<String, String> returnLayers, int outChannels) {
+        super(trunk, returnLayers, true);
+        this.outChannels = outChannels;
+    }
+
+    /**
+     * The CIFAR ResNet of {@code depth} = 6n + 2 layers (20, 32, 56, ...) without avgpool and fc:
+     * conv1, bn1, relu, layer1..layer3, with layer3 as "out" and layer2 as "aux". Option A
+     * shortcuts (the paper's), so the trunk is the classifier's {@code resnetN} less its head.
+     */
+    public static Backbone cifar(int depth, int inChannels) {
+        CifarResNet trunk = new CifarResNet(depth, false, ModelConfig.defaults(10).withInChannels(inChannels));
+        return new Backbone(trunk, returnLayers("layer3", "layer2"), 64);
     }
 
     private static ResNet trunk(boolean bottleneck, int[] layers, boolean[] dilate, int inChannels) {
@@ -43,30 +63,30 @@ public final class Backbone extends IntermediateLayerGetter {
         return ResNet.forDensePrediction(bottleneck ? ResNet.Block.BOTTLENECK : ResNet.Block.BASIC, layers, c);
     }
 
-    private static LinkedHashMap<String, String> returnLayers() {
+    private static LinkedHashMap<String, String> returnLayers(String out, String aux) {
         LinkedHashMap<String, String> r = new LinkedHashMap<>();
-        r.put("layer4", "out");
-        r.put("layer3", "aux");
+        r.put(out, "out");
+        r.put(aux, "aux");
         return r;
     }
 
-    /** Channels of layer4's output ("out"): 2048 with bottlenecks, 512 with basic blocks. */
+    /** Channels of the "out" map: 2048 with bottlenecks, 512 with basic blocks, 64 for a CIFAR trunk. */
     public int outChannels() {
         return outChannels;
     }
 
-    /** Channels of layer3's output ("aux"): 1024 with bottlenecks, 256 with basic blocks. */
+    /** Channels of the "aux" map: 1024 with bottlenecks, 256 with basic blocks, 32 for a CIFAR trunk. */
     public int auxChannels() {
         return outChannels / 2;
     }
 
-    /** layer4's output, the "out" feature map. */
+    /** The "out" feature map (layer4's; a CIFAR trunk's layer3). */
     @Override
     public Variable forward(Variable x) {
         return features(x, false).get("out");
     }
 
-    /** IntermediateLayerGetter(return_layers={"layer4": "out", "layer3": "aux"}): "out", then "aux" if asked. */
+    /** IntermediateLayerGetter(return_layers={"layer4": "out", "layer3": "aux"}) (a CIFAR trunk: layer3, layer2): "out", then "aux" if asked. */
     public LinkedHashMap<String, Variable> features(Variable x, boolean aux) {
         LinkedHashMap<String, Variable> out = forwardAll(x);
         if (!aux) out.remove("aux");

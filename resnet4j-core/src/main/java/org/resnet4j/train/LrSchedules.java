@@ -7,7 +7,7 @@ import java.util.List;
 public final class LrSchedules {
     /** The grammar {@link #parse} accepts, for help texts and error messages. */
     public static final String SYNTAX = "constant | cosine[:ETA_MIN] | step:EPOCHS:GAMMA | multistep:E1,E2,...:GAMMA"
-            + " | onecycle[:PCT_START], optionally followed by +warmup:EPOCHS[:START_FACTOR]";
+            + " | onecycle[:PCT_START] | poly[:POWER], optionally followed by +warmup:EPOCHS[:START_FACTOR]";
 
     private LrSchedules() {}
 
@@ -26,6 +26,8 @@ public final class LrSchedules {
      *       {@code multistep:30,60,80:0.1+warmup:5} decays at epochs 30, 60 and 80 as in Goyal et al.
      *   <li>{@code onecycle[:PCT_START]}: {@link OneCycle} with {@code baseLr} as the peak and PyTorch's
      *       other defaults.
+     *   <li>{@code poly[:POWER]}: {@link PolyLR}, {@code baseLr * (1 - t / T)^POWER} over the
+     *       iterations after the warm-up (default power 0.9, torchvision's segmentation reference).
      *   <li>{@code +warmup:EPOCHS[:START_FACTOR]}: {@link Warmup} from {@code START_FACTOR * lr}
      *       (default {@value Warmup#DEFAULT_START_FACTOR}, LinearLR's default).
      * </ul>
@@ -64,6 +66,10 @@ public final class LrSchedules {
                 arity(spec, parts, 1, 2);
                 double pct = parts.length > 1 ? number(spec, parts[1]) : OneCycle.DEFAULT_PCT_START;
                 yield new OneCycle(baseLr, rest, pct, OneCycle.DEFAULT_DIV_FACTOR, OneCycle.DEFAULT_FINAL_DIV_FACTOR);
+            }
+            case "poly" -> {
+                arity(spec, parts, 1, 2);
+                yield new PolyLR(baseLr, rest, parts.length > 1 ? number(spec, parts[1]) : PolyLR.DEFAULT_POWER);
             }
             case "step" -> {
                 arity(spec, parts, 3, 3);

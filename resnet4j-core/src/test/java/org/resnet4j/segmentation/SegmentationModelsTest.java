@@ -16,6 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.resnet4j.autograd.GradMode;
 import org.resnet4j.autograd.Variable;
 import org.resnet4j.models.BasicBlock;
+import org.resnet4j.models.ModelConfig;
+import org.resnet4j.models.Models;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.testing.FormulaWeights;
 
@@ -101,6 +103,62 @@ class SegmentationModelsTest {
         assertEquals("Conv2d(512, 512, kernel=3, stride=1, padding=4, dilation=4, bias=False)", layer4.get("backbone.layer4.0.conv2").describe());
         assertEquals("Conv2d(512, 128, kernel=3, stride=1, padding=1, bias=False)", layer4.get("classifier.0").describe());
         assertEquals("Conv2d(256, 64, kernel=3, stride=1, padding=1, bias=False)", layer4.get("aux_classifier.0").describe());
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {20, 32, 56})
+    void cifarPresetsAreTheClassifiersTrunkUnderFcnHeads(int depth) {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet" + depth, 7, true);
+        // the trunk is models' resnetN less avgpool and fc, under the same names and shapes
+        var classifier = Models.create("resnet" + depth, ModelConfig.defaults(10));
+        List<String> want = new ArrayList<>(), got = new ArrayList<>();
+        classifier.stateDict().forEach((k, t) -> {
+            if (!k.startsWith("fc.")) want.add("backbone." + k + " " + t.shapeString());
+        });
+        net.stateDict().forEach((k, t) -> {
+            if (k.startsWith("backbone.")) got.add(k + " " + t.shapeString());
+        });
+        assertEquals(want, got);
+        // 6n+2 layers: 3x3 stem to 16, three stages of n blocks at 16/32/64; option A shortcuts have no parameters
+        int n = (depth - 2) / 6;
+        long trunk = 3 * 16 * 9 + 2 * 16, blocks = 0;
+        int[] widths = {16, 32, 64};
+        for (int s = 0; s < 3; s++) {
+            int w = widths[s], in = s == 0 ? 16 : widths[s - 1];
+            blocks += (long) (in * w * 9 + 2 * w) + (w * w * 9 + 2 * w); // first block: conv from the previous width
+            blocks += (long) (n - 1) * 2 * (w * w * 9 + 2 * w);
+        }
+        // FCNHead(64, 7): 3x3 to 16 + BN + 1x1 to 7 with bias; aux FCNHead(32, 7): 3x3 to 8 + BN + 1x1
+        long head = 64 * 16 * 9 + 2 * 16 + 16 * 7 + 7, aux = 32 * 8 * 9 + 2 * 8 + 8 * 7 + 7;
+        assertEquals(trunk + blocks + head + aux, net.parameterCount());
+        if (depth == 20) assertEquals(280_822, net.parameterCount());
+        assertEquals(281_186, SegmentationModels.create("fcn_resnet20", 21, true).parameterCount()); // the models listing's figure
+        // output stride 4, undilated: out is layer3's 64 channels, aux layer2's 32
+        net.eval();
+        try (var ignored = GradMode.noGrad()) {
+            var f = net.backbone().features(Variable.constant(Tensor.zeros(2, 3, 64, 48)), true);
+            assertTrue(f.get("out").value().hasShape(2, 64, 16, 12), f.get("out").value().shapeString());
+            assertTrue(f.get("aux").value().hasShape(2, 32, 32, 24), f.get("aux").value().shapeString());
+            var o = net.forwardAll(Variable.constant(Tensor.zeros(2, 3, 64, 48)));
+            assertTrue(o.get("out").value().hasShape(2, 7, 64, 48) && o.get("aux").value().hasShape(2, 7, 64, 48));
+        }
+        assertEquals("Conv2d(64, 16, kernel=3, stride=1, padding=1, bias=False)", net.namedModules().get("classifier.0").describe());
+    }
+
+    @Test
+    void cifarPresetFusedInferenceEqualsTheUnfusedEvalForward() {
+        SegmentationModel net = SegmentationModels.create("fcn_resnet20", 4, true);
+        FormulaWeights.apply(net);
+        net.eval();
+        Tensor x = FormulaWeights.input(2, 3, 35, 27);
+        LinkedHashMap<String, Variable> unfused = net.forwardAll(Variable.leaf(x));
+        try (var ignored = GradMode.noGrad()) {
+            LinkedHashMap<String, Variable> fused = net.forwardAll(Variable.constant(x));
+            for (String k : List.of("out", "aux")) {
+                double err = Tensor.maxAbsDiff(unfused.get(k).value(), fused.get(k).value()) / unfused.get(k).value().maxAbs();
+                assertTrue(err < 1e-5, k + ": fused vs unfused " + err);
+            }
+        }
     }
 
     @Test

@@ -25,6 +25,28 @@ class LrScheduleTest {
     }
 
     @Test
+    void polyIsTorchvisionsSegmentationLambda() {
+        // references/segmentation/train.py: LambdaLR(lambda x: (1 - x / iters) ** 0.9)
+        assertEquals(new PolyLR(0.02, 100, 0.9), LrSchedules.parse("poly", 0.02, 100, 10));
+        assertEquals(new PolyLR(0.02, 100, 2), LrSchedules.parse("poly:2", 0.02, 100, 10));
+        LrSchedule p = LrSchedules.parse("poly", 0.02, 100, 10);
+        assertEquals(0.02, p.lr(0), EPS);
+        assertEquals(0.02 * Math.pow(0.5, 0.9), p.lr(50), EPS); // 0.010717...
+        assertEquals(0.010717734625362931, p.lr(50), 1e-15);
+        assertEquals(0.02 * Math.pow(0.01, 0.9), p.lr(99), EPS);
+        assertEquals(0, p.lr(100), EPS);
+        assertEquals(0, p.lr(1000), EPS);
+        assertEquals(0.02 * 0.25, LrSchedules.parse("poly:2", 0.02, 100, 10).lr(50), EPS);
+        // with a warm-up the poly decay covers the iterations after it: 10 + 90
+        LrSchedule w = LrSchedules.parse("poly+warmup:1:0.1", 0.02, 100, 10);
+        assertEquals(0.002, w.lr(0), EPS);
+        assertEquals(0.02, w.lr(10), EPS);
+        assertEquals(0.02 * Math.pow(1 - 45 / 90.0, 0.9), w.lr(55), EPS);
+        assertThrows(IllegalArgumentException.class, () -> LrSchedules.parse("poly:0", 0.02, 100, 10));
+        assertThrows(IllegalArgumentException.class, () -> LrSchedules.parse("poly:1:2", 0.02, 100, 10));
+    }
+
+    @Test
     void warmupKeepsStepMilestonesAtAbsoluteEpochs() {
         // 5 iterations per epoch, warm-up 1 epoch; decays at epochs 3 and 7 = iterations 15 and 35
         LrSchedule m = LrSchedules.parse("multistep:3,7:0.1+warmup:1:0.5", 0.1, 50, 5);

@@ -180,7 +180,7 @@ final class OnnxModelWalker {
      * shape is kept: only a block that changes the shape tells them apart (a plain one has no
      * "shortcut" child there), and every CIFAR net has one, the first block of layer2.
      */
-    private static boolean isPlain(CifarResNet r, String path) {
+    private static boolean isPlain(Module r, String path) {
         Boolean plain = null;
         for (String stage : List.of("layer1", "layer2", "layer3")) {
             for (Module b : child(r, path, stage, Sequential.class).children().values()) {
@@ -313,12 +313,26 @@ final class OnnxModelWalker {
 
     /**
      * Backbone = IntermediateLayerGetter(resnet, {"layer4": "out", "layer3": "aux"}): the trunk's
-     * children in order up to layer4, layer3's output kept as "aux". The dilated convs carry their
+     * children in order up to layer4, layer3's output kept as "aux" (a CIFAR trunk: up to layer3,
+     * layer2's output as "aux"). The dilated convs carry their
      * dilation in Conv's "dilations" attribute.
      */
     LinkedHashMap<String, Value> backbone(Backbone b, String path, Value x) {
-        expectChildren(b, path, List.of("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"), List.of());
         LinkedHashMap<String, Value> out = new LinkedHashMap<>();
+        if (!b.children().containsKey("layer4")) { // Backbone.cifar: layer3 is "out", layer2 "aux"
+            expectChildren(b, path, List.of("conv1", "bn1", "relu", "layer1", "layer2", "layer3"), List.of());
+            Boolean outer = cifarPlain;
+            cifarPlain = isPlain(b, path);
+            try {
+                Value layer2 = chain(b, path, x, "conv1", "bn1", "relu", "layer1", "layer2");
+                out.put(OUT, chain(b, path, layer2, "layer3"));
+                out.put(AUX, layer2);
+            } finally {
+                cifarPlain = outer;
+            }
+            return out;
+        }
+        expectChildren(b, path, List.of("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"), List.of());
         Value layer3 = chain(b, path, x, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3");
         out.put(OUT, chain(b, path, layer3, "layer4"));
         out.put(AUX, layer3);

@@ -55,7 +55,8 @@ class OnnxSegmentationExportTest {
                 Arguments.of("deeplabv3_resnet50", true, true, 64, 48),   // layer4 map 8x6
                 Arguments.of("fcn_resnet50", true, true, 33, 41),         // 5x6, resized by 33/5 and 41/6
                 Arguments.of("deeplabv3_resnet18", false, false, 40, 56), // a small preset: atrous basic blocks; BN nodes kept
-                Arguments.of("fcn_resnet34", true, true, 37, 29));
+                Arguments.of("fcn_resnet34", true, true, 37, 29),
+                Arguments.of("fcn_resnet20", true, true, 35, 26));       // a CIFAR trunk: option A shortcuts, out at stride 4
     }
 
     static LinkedHashMap<String, Tensor> forwardAll(SegmentationModel m, Tensor x) {
