@@ -120,7 +120,7 @@ public final class ServeLoad {
         return r;
     }
 
-    /** Medians over rounds, and the ratios: served / offline throughput, added latency at one client. */
+    /** Medians over rounds, and the serving targets' ratios: served / offline throughput, added latency at one client. */
     private static Map<String, Object> summary(Settings s, List<Map<String, Object>> offline, List<Map<String, Object>> served) {
         List<Map<String, Object>> bench = offline.stream().filter(r -> r.containsKey("img_per_s")).toList();
         double single = median(bench.stream().filter(r -> (int) r.get("batch") == 1).mapToDouble(r -> (double) r.get("img_per_s")).toArray());
