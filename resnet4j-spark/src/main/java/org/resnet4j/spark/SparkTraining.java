@@ -35,7 +35,8 @@ public final class SparkTraining {
      * and a bounded wait for barrier slots. When a barrier stage needs more task slots than the
      * cluster has, Spark checks again every {@code spark.scheduler.barrier.maxConcurrentTasksCheck.interval}
      * (15 s) up to {@code maxFailures} (40) times, ten minutes in all, before failing the job;
-     * here 4 checks of 5 s. Settings given by {@code spark-submit} (system properties) are kept.
+     * here 4 checks of 5 s. A local master binds to loopback. Settings given by {@code spark-submit}
+     * (system properties) are kept.
      *
      * @param master a Spark master URL (local[N], spark://host:port, yarn, ...), or null to take
      *        the one {@code spark-submit} set
@@ -47,6 +48,12 @@ public final class SparkTraining {
         if (master != null) conf.setMaster(master);
         if (!conf.contains("spark.master")) {
             throw new IllegalArgumentException("no Spark master: give one (--spark local[2], --spark spark://HOST:7077) or run under spark-submit");
+        }
+        if (conf.get("spark.master").startsWith("local")) {
+            // everything runs in this process: Spark's endpoints (RPC, block manager, and the
+            // SyncBN hub, which listens on spark.driver.host) need not be reachable from the
+            // network, and by default Spark would bind them to the host's external address
+            conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1");
         }
         return conf;
     }

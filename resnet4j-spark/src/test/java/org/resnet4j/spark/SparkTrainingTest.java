@@ -110,6 +110,16 @@ class SparkTrainingTest {
         assertTrue(e.getMessage().contains("--mixup") && e.getMessage().contains("--label-smoothing"), e.getMessage());
     }
 
+    @Test
+    void aLocalMasterBindsToLoopbackAndAClusterMasterIsLeftAlone() {
+        var local = SparkTraining.conf("local[2]", "loopback");
+        assertEquals("127.0.0.1", local.get("spark.driver.host"));
+        assertEquals("127.0.0.1", local.get("spark.driver.bindAddress"));
+        var cluster = SparkTraining.conf("spark://10.0.0.5:7077", "cluster");
+        assertTrue(!cluster.contains("spark.driver.host") || !cluster.get("spark.driver.host").equals("127.0.0.1"), cluster.toDebugString());
+        assertTrue(!cluster.contains("spark.driver.bindAddress"), cluster.toDebugString());
+    }
+
     private static Double[] boxed(double[] v) {
         Double[] out = new Double[v.length];
         for (int i = 0; i < v.length; i++) out[i] = v[i];
