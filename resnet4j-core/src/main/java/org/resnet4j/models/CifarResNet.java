@@ -31,12 +31,17 @@ public final class CifarResNet extends Module {
     public CifarResNet(int depth, boolean plain, ModelConfig c) {
         if (depth < 8 || (depth - 2) % 6 != 0) throw new IllegalArgumentException("CIFAR ResNet depth must be 6n+2, got " + depth);
         int n = (depth - 2) / 6;
+        boolean[] dilate = c.replaceStrideWithDilation();
+        if (dilate[2]) throw new IllegalArgumentException("a CIFAR ResNet has no layer4 to dilate");
         conv1 = register("conv1", new Conv2d(c.inChannels(), 16, 3, 1, 1));
         bn1 = register("bn1", new BatchNorm2d(16));
         relu = register("relu", new ReLU());
-        layer1 = register("layer1", stage(16, 16, n, 1, plain, c.shortcut()));
-        layer2 = register("layer2", stage(16, 32, n, 2, plain, c.shortcut()));
-        layer3 = register("layer3", stage(32, 64, n, 2, plain, c.shortcut()));
+        layer1 = register("layer1", stage(16, 16, n, 1, 1, 1, plain, c.shortcut()));
+        // replace_stride_with_dilation as torchvision's _make_layer: a dilated stage keeps its
+        // first conv at the previous rate (where the stride was) and samples at twice it after
+        int d2 = dilate[0] ? 2 : 1, d3 = d2 * (dilate[1] ? 2 : 1);
+        layer2 = register("layer2", stage(16, 32, n, dilate[0] ? 1 : 2, 1, d2, plain, c.shortcut()));
+        layer3 = register("layer3", stage(32, 64, n, dilate[1] ? 1 : 2, d2, d3, plain, c.shortcut()));
         avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
         dropout = c.dropout() > 0 ? register("dropout", new Dropout(c.dropout())) : null;
         fc = register("fc", new Linear(64, c.numClasses()));
@@ -46,9 +51,14 @@ public final class CifarResNet extends Module {
         }
     }
 
-    private static Sequential stage(int in, int out, int blocks, int stride, boolean plain, ModelConfig.Shortcut shortcut) {
+    /** A stage whose first block's conv1 samples at {@code previousDilation}, everything after at {@code dilation}. */
+    private static Sequential stage(int in, int out, int blocks, int stride, int previousDilation, int dilation, boolean plain,
+                                    ModelConfig.Shortcut shortcut) {
         Sequential s = new Sequential();
-        for (int i = 0; i < blocks; i++) s.add(new CifarBlock(i == 0 ? in : out, out, i == 0 ? stride : 1, plain, shortcut));
+        for (int i = 0; i < blocks; i++) {
+            s.add(new CifarBlock(i == 0 ? in : out, out, i == 0 ? stride : 1, i == 0 ? previousDilation : dilation, dilation,
+                    plain, shortcut));
+        }
         return s;
     }
 
@@ -74,11 +84,12 @@ public final class CifarResNet extends Module {
         private final boolean plain;
         private final Module shortcut;
 
-        CifarBlock(int in, int out, int stride, boolean plain, ModelConfig.Shortcut kind) {
-            conv1 = register("conv1", new Conv2d(in, out, 3, stride, 1));
+        CifarBlock(int in, int out, int stride, int dilation1, int dilation2, boolean plain, ModelConfig.Shortcut kind) {
+            // padding = dilation keeps a 3x3's map size; at dilation 1 these are the paper's convs
+            conv1 = register("conv1", new Conv2d(in, out, 3, stride, dilation1, dilation1, 1, false));
             bn1 = register("bn1", new BatchNorm2d(out));
             relu = register("relu", new ReLU());
-            conv2 = register("conv2", new Conv2d(out, out, 3, 1, 1));
+            conv2 = register("conv2", new Conv2d(out, out, 3, 1, dilation2, dilation2, 1, false));
             bn2 = register("bn2", new BatchNorm2d(out));
             this.plain = plain;
             Module sc = null;

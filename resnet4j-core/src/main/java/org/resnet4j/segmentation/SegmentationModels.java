@@ -32,9 +32,9 @@ public final class SegmentationModels {
      * holds four stage depths for an ImageNet-style trunk, three (n, n, n) for a CIFAR one.
      */
     public record Entry(String name, String family, String backboneName, int defaultClasses, int defaultSize,
-                        boolean bottleneck, int[] layers) {
+                        boolean bottleneck, int[] layers, int outputStride) {
         public SegmentationModel create(Config c) {
-            Backbone b = layers.length == 3 ? Backbone.cifar(6 * layers[0] + 2, c.inChannels())
+            Backbone b = layers.length == 3 ? Backbone.cifar(6 * layers[0] + 2, c.inChannels(), outputStride == 2)
                     : new Backbone(bottleneck, layers, new boolean[] {false, true, true}, c.inChannels());
             Module head = family.equals("FCN") ? Heads.fcn(b.outChannels(), c.numClasses()) : Heads.deepLab(b.outChannels(), c.numClasses());
             return new SegmentationModel(family, b, head, c.aux() ? Heads.fcn(b.auxChannels(), c.numClasses()) : null, c.numClasses());
@@ -71,12 +71,21 @@ public final class SegmentationModels {
         add("fcn_resnet20", "FCN", "resnet20", false, 3, 3, 3);
         add("fcn_resnet32", "FCN", "resnet32", false, 5, 5, 5);
         add("fcn_resnet56", "FCN", "resnet56", false, 9, 9, 9);
+        // the same trunks with layer3 dilated (output stride 2): the 64-pixel scenes' thin parts
+        // need the finer logit map, at about twice the work per image (Backbone.cifar)
+        addStride2("fcn_resnet20_os2", "resnet20", 3);
+        addStride2("fcn_resnet32_os2", "resnet32", 5);
     }
 
     private SegmentationModels() {}
 
     private static void add(String name, String family, String backbone, boolean bottleneck, int... layers) {
-        REGISTRY.put(name, new Entry(name, family, backbone, DEFAULT_CLASSES, DEFAULT_SIZE, bottleneck, layers));
+        int outputStride = layers.length == 3 ? 4 : 8;
+        REGISTRY.put(name, new Entry(name, family, backbone, DEFAULT_CLASSES, DEFAULT_SIZE, bottleneck, layers, outputStride));
+    }
+
+    private static void addStride2(String name, String backbone, int n) {
+        REGISTRY.put(name, new Entry(name, "FCN", backbone, DEFAULT_CLASSES, DEFAULT_SIZE, false, new int[] {n, n, n}, 2));
     }
 
     public static Map<String, Entry> all() {

@@ -145,8 +145,49 @@ class SegmentationModelsTest {
         assertEquals("Conv2d(64, 16, kernel=3, stride=1, padding=1, bias=False)", net.namedModules().get("classifier.0").describe());
     }
 
+    @Test
+    void outputStride2PresetsDilateLayer3AndComputeTheStridedTrunkAtEvenPositions() {
+        SegmentationModel os4 = SegmentationModels.create("fcn_resnet20", 7, true);
+        SegmentationModel os2 = SegmentationModels.create("fcn_resnet20_os2", 7, true);
+        // the same parameters under the same names, so weights load either way
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        os4.stateDict().forEach((k, t) -> a.add(k + " " + t.shapeString()));
+        os2.stateDict().forEach((k, t) -> b.add(k + " " + t.shapeString()));
+        assertEquals(a, b);
+        assertEquals(os4.parameterCount(), os2.parameterCount());
+        var m = os2.namedModules();
+        // torchvision's _make_layer with dilate: the first conv keeps the previous rate, the rest sample at 2
+        assertEquals("Conv2d(32, 64, kernel=3, stride=1, padding=1, bias=False)", m.get("backbone.layer3.0.conv1").describe());
+        assertEquals("Conv2d(64, 64, kernel=3, stride=1, padding=2, dilation=2, bias=False)", m.get("backbone.layer3.0.conv2").describe());
+        assertEquals("Conv2d(64, 64, kernel=3, stride=1, padding=2, dilation=2, bias=False)", m.get("backbone.layer3.2.conv1").describe());
+        assertEquals("PadShortcut(stride=1, pad=16+16)", m.get("backbone.layer3.0.shortcut").describe());
+        // a trous (Chen et al. 2017, section 3.1): in eval, where BN is a per-channel affine map, the
+        // dilated trunk at even positions is the strided trunk, exactly up to summation order
+        FormulaWeights.apply(os4);
+        os2.loadStateDict(os4.stateDict(), true);
+        os4.eval();
+        os2.eval();
+        Tensor x = FormulaWeights.input(2, 3, 37, 30); // odd and even sizes: ceil(h / 2) either way
+        Tensor strided = os4.backbone().features(Variable.leaf(x), true).get("out").value();
+        Tensor dilated = os2.backbone().features(Variable.leaf(x), true).get("out").value();
+        assertTrue(strided.hasShape(2, 64, 10, 8), strided.shapeString());
+        assertTrue(dilated.hasShape(2, 64, 19, 15), dilated.shapeString());
+        double worst = 0;
+        for (int i = 0; i < 2; i++) {
+            for (int c = 0; c < 64; c++) {
+                for (int y = 0; y < 10; y++) {
+                    for (int xx = 0; xx < 8; xx++) {
+                        worst = Math.max(worst, Math.abs(strided.get(i, c, y, xx) - dilated.get(i, c, 2 * y, 2 * xx)));
+                    }
+                }
+            }
+        }
+        assertTrue(worst / strided.maxAbs() < 1e-5, "dilated vs strided trunk: " + worst);
+        assertTrue(os2.forwardAll(Variable.leaf(x)).get("out").value().hasShape(2, 7, 37, 30));
+    }
+
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"deeplabv3_resnet18", "fcn_resnet20"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"deeplabv3_resnet18", "fcn_resnet20", "fcn_resnet20_os2"})
     void fusedInferenceEqualsTheUnfusedEvalForward(String name) {
         // eval with no graph folds BN into the convs (the atrous basic blocks and the CIFAR trunk
         // too); with a graph it does not
