@@ -10,6 +10,9 @@ import org.resnet4j.data.dense.DenseTarget;
 import org.resnet4j.detection.Detections;
 import org.resnet4j.detection.Fcos;
 import org.resnet4j.report.DetectionGrid;
+import org.resnet4j.report.SegmentationGrid;
+import org.resnet4j.segmentation.SegmentationModel;
+import org.resnet4j.train.SegmentationTask;
 import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.DetectionTask;
 import org.resnet4j.train.TrainConfig;
@@ -149,6 +152,20 @@ class TrainCommand implements Callable<Integer> {
         if (!images.isEmpty()) DetectionGrid.save(file, images, dets, truths, s.classes(), 4);
     }
 
+    /** The segmenter's grid: 12 test images, the ground truth's overlay beside the prediction's. */
+    static void segmentationGrid(TrainConfig c, SegmentationModel model, Path file) throws java.io.IOException {
+        SegmentationTask.Sample s = SegmentationTask.testSample(c, 12);
+        model.eval();
+        List<Tensor> images = new ArrayList<>();
+        List<int[]> truths = new ArrayList<>(), predicted = new ArrayList<>();
+        for (DenseExample e : s.examples()) {
+            images.add(e.image());
+            truths.add(e.target().semantic());
+            predicted.add(SegmentationTask.predict(model, e.image()));
+        }
+        if (!images.isEmpty()) SegmentationGrid.save(file, images, truths, predicted, 3);
+    }
+
     @Override
     public Integer call() throws Exception {
         TrainConfig c = build();
@@ -164,9 +181,10 @@ class TrainCommand implements Callable<Integer> {
                         r.scores().summary(), r.epochs(), org.resnet4j.report.Progress.clock(r.seconds()), r.imagesPerSecond());
             }
             if (!r.skippedSummary().isEmpty()) System.out.println("data: " + r.skippedSummary() + " (listed above; counts in metrics.csv)");
-            if (c.task.equals("detection")) {
+            if (c.task.equals("detection") || c.task.equals("segmentation")) {
                 Path grid = r.runDir().resolve("predictions.png");
-                predictionGrid(c, (Fcos) r.model(), grid);
+                if (c.task.equals("detection")) predictionGrid(c, (Fcos) r.model(), grid);
+                else segmentationGrid(c, (SegmentationModel) r.model(), grid);
                 System.out.println("predictions: " + grid);
             }
             System.out.println("metrics, curves and checkpoints: " + r.runDir());

@@ -273,9 +273,11 @@ class CliTest {
         Path run = dir.resolve("seg");
         String header = java.nio.file.Files.readAllLines(run.resolve("metrics.csv")).get(0);
         assertTrue(header.contains("test_miou") && header.contains("test_pixel_acc"), header);
-        for (String f : new String[] {"loss.png", "miou.png", "metrics.jsonl", "checkpoints/best.safetensors"}) {
+        for (String f : new String[] {"loss.png", "miou.png", "metrics.jsonl", "predictions.png", "checkpoints/best.safetensors"}) {
             assertTrue(java.nio.file.Files.size(run.resolve(f)) > 0, f);
         }
+        assertEquals(3 * (2 * 128 + 16), javax.imageio.ImageIO.read(run.resolve("predictions.png").toFile()).getWidth(),
+                "three test images a row, truth beside prediction, 64 pixels drawn at 2x");
         // eval on the checkpoint: per-class IoU, and the mIoU the run logged for the same weights
         r = run("eval", "--checkpoint", run.resolve("checkpoints/best.safetensors").toString(), "--test-subset", "8");
         assertEquals(0, r.code(), r.err());

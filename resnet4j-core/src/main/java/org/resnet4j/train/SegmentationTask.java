@@ -54,24 +54,10 @@ public final class SegmentationTask implements Task {
     public Run<DenseLoader.DenseBatch> open(TrainConfig c, Function<ModelConfig, Module> modelFactory, PrintStream out) throws IOException {
         refuseClassificationOptions(c, modelFactory);
         int base = c.imageSize, crop = Math.max(1, (int) Math.round(base * CROP_RATIO));
-        DenseDataset train, test;
-        List<String> classes;
-        boolean equalSizes;
-        if (c.data.equals("scenes")) {
-            // disjoint seeds: the test scenes are never seen in training
-            train = new SceneDataset(new SyntheticScenes(c.shapesTrain, c.seed * 2 + 1, base, 6));
-            test = new SceneDataset(new SyntheticScenes(c.shapesTest, c.seed * 2 + 2, base, 6));
-            classes = SceneDataset.maskClasses();
-            equalSizes = true;
-        } else if (c.data.startsWith("voc:")) {
-            Path root = Path.of(c.data.substring(4));
-            train = new VocSegmentation(root, "train");
-            test = new VocSegmentation(root, "val");
-            classes = train.classes();
-            equalSizes = false;
-        } else {
-            throw new IllegalArgumentException("unknown segmentation data '" + c.data + "': use scenes or voc:DIR (a VOC-layout folder)");
-        }
+        Data d = data(c);
+        DenseDataset train = d.train(), test = d.test();
+        List<String> classes = d.classes();
+        boolean equalSizes = d.equalSizes();
         SegmentationModel model = SegmentationModels.create(c.model, new SegmentationModels.Config(classes.size(), c.auxLoss, 3));
         if (c.weights != null) SegmentationWeights.loadImageNetBackbone(model, Path.of(c.weights));
 
@@ -214,6 +200,56 @@ public final class SegmentationTask implements Task {
         report.append(String.format(Locale.ROOT, "mIoU %.2f%%  pixel accuracy %.2f%%  loss %.4f  (%d images)", 100 * miou, 100 * acc, lossSum / n, n));
         return new Scores(cols, miou, String.format(Locale.ROOT, "test loss %.4f mIoU %.2f%% pixel acc %.2f%%", lossSum / n, 100 * miou, 100 * acc),
                 report.toString(), null);
+    }
+
+    /** The data's train and test splits, mask class names, and whether all images share one size. */
+    record Data(DenseDataset train, DenseDataset test, List<String> classes, boolean equalSizes) {}
+
+    static Data data(TrainConfig c) throws IOException {
+        int base = c.imageSize;
+        if (c.data.equals("scenes")) {
+            // disjoint seeds: the test scenes are never seen in training
+            return new Data(new SceneDataset(new SyntheticScenes(c.shapesTrain, c.seed * 2 + 1, base, 6)),
+                    new SceneDataset(new SyntheticScenes(c.shapesTest, c.seed * 2 + 2, base, 6)), SceneDataset.maskClasses(), true);
+        }
+        if (c.data.startsWith("voc:")) {
+            Path root = Path.of(c.data.substring(4));
+            VocSegmentation train = new VocSegmentation(root, "train");
+            return new Data(train, new VocSegmentation(root, "val"), train.classes(), false);
+        }
+        throw new IllegalArgumentException("unknown segmentation data '" + c.data + "': use scenes or voc:DIR (a VOC-layout folder)");
+    }
+
+    /**
+     * The first {@code k} examples of the config's test subset as evaluation sees them before
+     * normalising (resized to the base size, images in [0, 1]), with the mask class names: what a
+     * grid of predictions draws.
+     */
+    public static Sample testSample(TrainConfig c, int k) throws IOException {
+        Data d = data(c);
+        int[] idx = pick(d.test().size(), c.testSubset, c.seed + 1);
+        DenseTransform resize = DenseTransforms.randomShorterSide(c.imageSize, c.imageSize);
+        List<org.resnet4j.data.dense.DenseExample> ex = new java.util.ArrayList<>();
+        for (int i = 0; i < idx.length && ex.size() < k; i++) {
+            try {
+                ex.add(resize.apply(d.test().get(idx[i]), new java.util.SplittableRandom(c.seed)));
+            } catch (org.resnet4j.data.CorruptImageException e) {
+                // unreadable: the grid shows the next image instead (the run has named it)
+            }
+        }
+        return new Sample(ex, d.classes());
+    }
+
+    /** Test examples with the mask class names. */
+    public record Sample(List<org.resnet4j.data.dense.DenseExample> examples, List<String> classes) {}
+
+    /** The arg-max classes of a segmenter in eval mode for one image (CHW, [0, 1]), ImageNet-normalised first as in training. */
+    public static int[] predict(SegmentationModel model, Tensor image) {
+        Tensor x = Normalize.imagenet().apply(image, null);
+        try (var ignored = GradMode.noGrad()) {
+            Tensor out = model.forwardAll(Variable.constant(x.reshape(1, x.dim(0), x.dim(1), x.dim(2)))).get("out").value();
+            return Masks.argmax(out.reshape(out.dim(1), out.dim(2), out.dim(3)));
+        }
     }
 
     /**

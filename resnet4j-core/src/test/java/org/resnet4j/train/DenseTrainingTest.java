@@ -73,6 +73,34 @@ class DenseTrainingTest {
         assertEquals("fcn_resnet18", Checkpoint.readState(dir.resolve("learn/checkpoints/last.safetensors")).config().get("model"));
     }
 
+    /** The prediction grid's masks are what the evaluation scores: same images, same resize and normalisation. */
+    @Test
+    void testSamplePredictionsAreWhatEvaluationScores() throws Exception {
+        TrainConfig c = tiny("grid");
+        c.model = "fcn_resnet20_os2";
+        c.testSubset = 6;
+        org.resnet4j.segmentation.SegmentationModel model = org.resnet4j.segmentation.SegmentationModels.create(c.model, 7, true);
+        model.eval();
+        SegmentationTask.Sample sample = SegmentationTask.testSample(c, 100);
+        assertEquals(6, sample.examples().size());
+        long right = 0, scored = 0;
+        for (org.resnet4j.data.dense.DenseExample e : sample.examples()) {
+            assertTrue(e.image().hasShape(3, 64, 64), e.image().shapeString());
+            int[] truth = e.target().semantic(), pred = SegmentationTask.predict(model, e.image());
+            for (int p = 0; p < truth.length; p++) {
+                if (truth[p] == org.resnet4j.data.dense.DenseTarget.IGNORE) continue;
+                scored++;
+                if (pred[p] == truth[p]) right++;
+            }
+        }
+        try (DenseLoader l = new DenseLoader(new org.resnet4j.data.dense.SceneDataset(
+                new org.resnet4j.data.SyntheticScenes(c.shapesTest, c.seed * 2 + 2, 64, 6)), SegmentationTask.pick(c.shapesTest, 6, c.seed + 1),
+                org.resnet4j.data.dense.DenseTransforms.imageOnly(org.resnet4j.data.Normalize.imagenet()), 4, false, false, 0, 0)) {
+            double acc = SegmentationTask.evaluate(model, l, org.resnet4j.data.dense.SceneDataset.maskClasses()).get("test_pixel_acc");
+            assertEquals(acc, (double) right / scored, 1e-12, "the grid's pixels against the evaluation's");
+        }
+    }
+
     /** A run killed in epoch 2 and resumed ends with exactly the weights of an uninterrupted run. */
     @Test
     void resumeIsExact() throws Exception {
