@@ -88,10 +88,7 @@ public final class DetectionGrid {
             cellH = Math.max(cellH, cells[i].getHeight() + 24);
         }
         BufferedImage out = new BufferedImage(columns * cellW, rows * cellH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, out.getWidth(), out.getHeight());
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        Graphics2D g = GridCanvas.open(out, 12);
         for (int i = 0; i < n; i++) {
             int x0 = (i % columns) * cellW + 5, y0 = (i / columns) * cellH + 4;
             g.drawImage(cells[i], x0, y0, null);

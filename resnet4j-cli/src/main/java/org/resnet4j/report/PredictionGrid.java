@@ -1,9 +1,7 @@
 package org.resnet4j.report;
 
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,11 +26,7 @@ public final class PredictionGrid {
         int h = images.get(0).dim(1) * scale, w = images.get(0).dim(2) * scale;
         int cellW = Math.max(w, 110) + 10, cellH = h + 34;
         BufferedImage out = new BufferedImage(columns * cellW, rows * cellH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, out.getWidth(), out.getHeight());
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        Graphics2D g = GridCanvas.open(out, 11);
         for (int i = 0; i < n; i++) {
             int x0 = (i % columns) * cellW + (cellW - w) / 2, y0 = (i / columns) * cellH + 4;
             g.drawImage(ImageDecoder.toImage(images.get(i), scale), x0, y0, null);

@@ -1,7 +1,6 @@
 package org.resnet4j.report;
 
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -46,11 +45,7 @@ public final class SegmentationGrid {
             cellH = Math.max(cellH, left[i].getHeight() + 22);
         }
         BufferedImage out = new BufferedImage(columns * cellW, rows * cellH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, out.getWidth(), out.getHeight());
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        Graphics2D g = GridCanvas.open(out, 11);
         for (int i = 0; i < n; i++) {
             int x0 = (i % columns) * cellW + 6, y0 = (i / columns) * cellH + 4;
             g.drawImage(left[i], x0, y0, null);
