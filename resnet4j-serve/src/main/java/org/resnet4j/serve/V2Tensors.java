@@ -1,6 +1,7 @@
 package org.resnet4j.serve;
 
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -78,9 +79,6 @@ final class V2Tensors {
         int per = chw[0] * chw[1] * chw[2];
         long total = (long) shape[0] * per;
         Object binarySize = in.get("parameters") instanceof Map<?, ?> params ? params.get("binary_data_size") : null;
-        float[] data;
-        // the flat data and each image's copy of its slice
-        long tensorBytes = 8 * total;
         if (binarySize != null) {
             if (in.containsKey("data")) throw new IllegalArgumentException("inputs[0] has both \"data\" and parameters.binary_data_size");
             if (!(binarySize instanceof Long size) || size != total * 4) {
@@ -89,28 +87,41 @@ final class V2Tensors {
             if (binaryLength != total * 4) {
                 throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, inputs[0] needs " + total * 4);
             }
-            budget.reserve(tensorBytes);
-            data = new float[(int) total];
-            ByteBuffer.wrap(body, binaryStart, binaryLength).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
-        } else {
-            if (binaryLength > 0) throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, but no input has parameters.binary_data_size");
-            long count = count(in.get("data"));
-            if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
-            budget.reserve(tensorBytes);
-            data = new float[(int) total];
-            flatten(in.get("data"), data, new int[] {0}, total);
-        }
-        // JSON has no NaN or Infinity, but a literal past float's range (1e39) rounds to Infinity,
-        // and binary data may hold any bits: a non-finite input would only make non-finite logits
-        for (int k = 0; k < data.length; k++) {
-            if (!Float.isFinite(data[k])) {
-                throw new IllegalArgumentException("inputs[0].data[" + k + "] is " + data[k] + ": FP32 inputs must be finite"
-                        + (binarySize == null ? " (a literal past float's range, +-3.4e38, rounds to infinity)" : ""));
+            // each image's array, filled straight from the body: no flat copy to slice
+            budget.reserve(4 * total);
+            FloatBuffer src = ByteBuffer.wrap(body, binaryStart, binaryLength).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            List<Tensor> images = new ArrayList<>(shape[0]);
+            for (int n = 0; n < shape[0]; n++) {
+                float[] image = new float[per];
+                src.get(image);
+                requireFinite(image, (long) n * per, false);
+                images.add(Tensor.of(image, chw[0], chw[1], chw[2]));
             }
+            return images;
         }
+        if (binaryLength > 0) throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, but no input has parameters.binary_data_size");
+        long count = count(in.get("data"));
+        if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+        budget.reserve(8 * total); // the flat data and each image's copy of its slice
+        float[] data = new float[(int) total];
+        flatten(in.get("data"), data, new int[] {0}, total);
+        requireFinite(data, 0, true);
         List<Tensor> images = new ArrayList<>(shape[0]);
         for (int n = 0; n < shape[0]; n++) images.add(Tensor.of(Arrays.copyOfRange(data, n * per, (n + 1) * per), chw[0], chw[1], chw[2]));
         return images;
+    }
+
+    /**
+     * JSON has no NaN or Infinity, but a literal past float's range (1e39) rounds to Infinity, and
+     * binary data may hold any bits: a non-finite input would only make non-finite logits.
+     */
+    private static void requireFinite(float[] data, long offset, boolean json) {
+        for (int k = 0; k < data.length; k++) {
+            if (!Float.isFinite(data[k])) {
+                throw new IllegalArgumentException("inputs[0].data[" + (offset + k) + "] is " + data[k] + ": FP32 inputs must be finite"
+                        + (json ? " (a literal past float's range, +-3.4e38, rounds to infinity)" : ""));
+            }
+        }
     }
 
     /** How many numbers the (possibly nested) data holds; anything else in it is an error naming it. */
