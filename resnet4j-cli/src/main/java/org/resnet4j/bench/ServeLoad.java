@@ -280,9 +280,12 @@ public final class ServeLoad {
          */
         Map<String, Object> closedLoop(int clients, double seconds) throws InterruptedException, IOException {
             double[] before = batchCounters();
+            CpuSplit cpu = new CpuSplit();
             long start = System.nanoTime(), warm = start + (long) (seconds * 0.2e9), end = start + (long) (seconds * 1.2e9);
             ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            // a platform thread per client: a virtual one would wait for each answer through the
+            // JDK's poller thread, a hand-off counted in the latency this reports
+            try (ExecutorService pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("load-client-", 0).factory())) {
                 for (int c = 0; c < clients; c++) {
                     pool.submit(() -> {
                         while (System.nanoTime() < end) {
@@ -290,6 +293,7 @@ public final class ServeLoad {
                             long done = x.startNanos() + (long) (x.millis() * 1e6);
                             if (done >= warm && done <= end) samples.add(x); // answers completed in the window
                         }
+                        cpu.clientEnded(); // its CPU time, before the thread (and the time) is gone
                     });
                 }
             }
@@ -298,6 +302,7 @@ public final class ServeLoad {
             r.put("clients", clients);
             describe(r, samples, window);
             batches(r, before, batchCounters());
+            r.put("cores_busy", cpu.coresBusy());
             return r;
         }
 
@@ -376,6 +381,60 @@ public final class ServeLoad {
             }
             r.put("answered", ok.length);
             r.put("errors", samples.stream().filter(x -> x.status() != 200).count());
+        }
+    }
+
+    /**
+     * Where this process's CPU went during a figure, in cores busy on average: the forward passes
+     * (compute workers and batchers), the server's HTTP threads (request threads, the JDK's
+     * dispatcher), the clients (their threads; java.net.http's selector thread and the carriers of
+     * its virtual threads), and the rest (GC, JIT, the JVM's own threads). On a 2-core machine
+     * what the clients take is what the server could not use.
+     */
+    static final class CpuSplit {
+        private final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        private final Map<Long, Long> start = times();
+        private final long processStart = processCpu(), wallStart = System.nanoTime();
+        private final java.util.concurrent.atomic.LongAdder endedClients = new java.util.concurrent.atomic.LongAdder();
+
+        /** Called by a client thread as it ends. */
+        void clientEnded() {
+            endedClients.add(threads.getCurrentThreadCpuTime());
+        }
+
+        private Map<Long, Long> times() {
+            Map<Long, Long> m = new java.util.HashMap<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) m.put(t.threadId(), threads.getThreadCpuTime(t.threadId()));
+            return m;
+        }
+
+        private static long processCpu() {
+            return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                    ? os.getProcessCpuTime() : -1;
+        }
+
+        Map<String, Object> coresBusy() {
+            double wall = System.nanoTime() - wallStart;
+            double compute = 0, server = 0, clients = endedClients.sum();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                long now = threads.getThreadCpuTime(t.threadId());
+                if (now < 0) continue;
+                double d = now - start.getOrDefault(t.threadId(), 0L);
+                String n = t.getName();
+                if (n.startsWith("resnet4j-compute-") || n.startsWith("resnet4j-batcher-")) compute += d;
+                else if (n.startsWith("resnet4j-http-") || n.startsWith("HTTP-Dispatcher") || n.equals("server-timer")) server += d;
+                else if (n.startsWith("load-client-") || n.startsWith("ForkJoinPool-") || n.startsWith("HttpClient-")) clients += d;
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("compute", round(compute / wall));
+            r.put("server_http", round(server / wall));
+            r.put("clients", round(clients / wall));
+            long process = processCpu();
+            if (process >= 0) {
+                r.put("other", round(Math.max(0, process - processStart - compute - server - clients) / wall));
+                r.put("process", round((process - processStart) / wall));
+            }
+            return r;
         }
     }
 
