@@ -47,7 +47,7 @@ public final class Parallel {
      * now instead of spinning for {@link #SPIN_NANOS}. Spinning pays between the hundreds of
      * regions of one forward pass, but after the last one a spinning worker holds a core that the
      * caller's other work (a server's reading and writing of requests) needs: on 2 cores that cost
-     * a served request about 1.5 ms. The next region wakes the workers (one unpark each).
+     * a served request 1-2 ms. The next region wakes the workers (one unpark each).
      */
     public static void rest() {
         team.resting = true;
