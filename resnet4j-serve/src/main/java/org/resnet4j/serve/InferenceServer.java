@@ -286,7 +286,7 @@ public final class InferenceServer implements AutoCloseable {
                 if (p.length == 3) {
                     endpoint = "metadata";
                     requireMethod(method, "GET");
-                    reply = Reply.json(200, metadata(m));
+                    reply = Reply.json(200, V2Tensors.metadata(m));
                 } else if (p.length == 4 && p[3].equals("ready")) {
                     endpoint = "model_ready";
                     requireMethod(method, "GET");
@@ -363,25 +363,6 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ endpoints
-
-    private static Map<String, Object> metadata(ServedModel m) {
-        int[] s = m.inputShape();
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("name", m.name());
-        o.put("versions", List.of("1"));
-        o.put("platform", "resnet4j");
-        o.put("inputs", List.of(tensorMetadata("input", List.of(-1, s[0], s[1], s[2]))));
-        o.put("outputs", List.of(tensorMetadata("output", List.of(-1, m.predictor().classes().size()))));
-        return o;
-    }
-
-    private static Map<String, Object> tensorMetadata(String name, List<Integer> shape) {
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("name", name);
-        t.put("datatype", "FP32");
-        t.put("shape", shape);
-        return t;
-    }
 
     /** Lets a request in, or refuses it (503) when {@link Options#maxInFlight} are in flight. */
     private Admission.Ticket admit() throws HttpError {

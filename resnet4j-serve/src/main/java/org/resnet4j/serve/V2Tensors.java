@@ -1,7 +1,6 @@
 package org.resnet4j.serve;
 
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -209,5 +208,25 @@ final class V2Tensors {
         float[] flat = new float[rows.length * k];
         for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * k, k);
         return flat;
+    }
+
+    /** A model's metadata ({@code GET /v2/models/{name}}): its input and output tensors. */
+    static Map<String, Object> metadata(ServedModel m) {
+        int[] s = m.inputShape();
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("name", m.name());
+        o.put("versions", List.of("1"));
+        o.put("platform", "resnet4j");
+        o.put("inputs", List.of(tensorMetadata("input", List.of(-1, s[0], s[1], s[2]))));
+        o.put("outputs", List.of(tensorMetadata("output", List.of(-1, m.predictor().classes().size()))));
+        return o;
+    }
+
+    private static Map<String, Object> tensorMetadata(String name, List<Integer> shape) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("name", name);
+        t.put("datatype", "FP32");
+        t.put("shape", shape);
+        return t;
     }
 }
