@@ -48,7 +48,13 @@ public final class ServeLoad {
      *     endpoint, which decodes and preprocesses on the server)
      */
     public record Settings(String model, List<Integer> clients, double seconds, int maxBatch, int maxDelayMillis, int queue,
-                           String wire, double overloadSeconds, double soakMinutes, int rounds) {}
+                           String wire, double overloadSeconds, double soakMinutes, int rounds, String client) {
+        /** As above, with the plain-socket client. */
+        public Settings(String model, List<Integer> clients, double seconds, int maxBatch, int maxDelayMillis, int queue,
+                        String wire, double overloadSeconds, double soakMinutes, int rounds) {
+            this(model, clients, seconds, maxBatch, maxDelayMillis, queue, wire, overloadSeconds, soakMinutes, rounds, "socket");
+        }
+    }
 
     private ServeLoad() {}
 
@@ -65,7 +71,7 @@ public final class ServeLoad {
         InferenceServer.Options o = new InferenceServer.Options("127.0.0.1", 0, s.maxBatch(), s.maxDelayMillis(), s.queue(), 64L << 20, 60_000);
         List<Map<String, Object>> served = new ArrayList<>(), offline = new ArrayList<>();
         try (InferenceServer server = InferenceServer.start(List.of(new ServedModel(s.model(), predictor, new int[] {3, size, size})), o)) {
-            Load load = new Load(server.port(), s.model(), s.wire(), size);
+            Load load = new Load(server.port(), s.model(), s.wire(), size, s.client());
             for (int round = 0; round < s.rounds(); round++) {
                 // alternate: the offline figures, then the served ones, each round
                 for (int batch : List.of(1, s.maxBatch())) {
@@ -156,13 +162,17 @@ public final class ServeLoad {
         final HttpRequest request;
         final URI metrics;
         final String wire;
+        /** The same request for the plain-socket client, or null when the JDK's HttpClient sends. */
+        final LoopbackClient socket;
 
-        Load(int port, String model, String wire, int size) throws IOException {
+        Load(int port, String model, String wire, int size, String client) throws IOException {
             this.wire = wire;
             URI base = URI.create("http://127.0.0.1:" + port);
             metrics = base.resolve("/metrics");
             Tensor image = Tensor.uniform(7, 0, 1, 3, size, size);
-            HttpRequest.Builder b = HttpRequest.newBuilder().timeout(Duration.ofSeconds(120));
+            String path, type;
+            byte[] bytes;
+            Map<String, String> headers = new LinkedHashMap<>();
             switch (wire) {
                 case "binary" -> {
                     byte[] header = ("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3," + size + "," + size + "],\"datatype\":\"FP32\","
@@ -171,33 +181,50 @@ public final class ServeLoad {
                     ByteBuffer body = ByteBuffer.allocate(header.length + image.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
                     body.put(header);
                     for (float v : image.data()) body.putFloat(v);
-                    b.uri(base.resolve("/v2/models/" + model + "/infer")).header("Content-Type", "application/octet-stream")
-                            .header("Inference-Header-Content-Length", Integer.toString(header.length))
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(body.array()));
+                    path = "/v2/models/" + model + "/infer";
+                    type = "application/octet-stream";
+                    headers.put("Inference-Header-Content-Length", Integer.toString(header.length));
+                    bytes = body.array();
                 }
                 case "json" -> {
-                    String json = Json.write(Map.of("inputs", List.of(Map.of("name", "input", "datatype", "FP32",
-                            "shape", List.of(1, 3, size, size), "data", image.data()))));
-                    b.uri(base.resolve("/v2/models/" + model + "/infer")).header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(json));
+                    path = "/v2/models/" + model + "/infer";
+                    type = "application/json";
+                    bytes = Json.write(Map.of("inputs", List.of(Map.of("name", "input", "datatype", "FP32",
+                            "shape", List.of(1, 3, size, size), "data", image.data())))).getBytes(StandardCharsets.UTF_8);
                 }
                 case "jpeg" -> {
                     // a photo-sized upload (256 px, as torchvision's eval resize makes), decoded and preprocessed by the server
                     ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
                     ImageIO.write(ImageDecoder.toImage(Tensor.uniform(7, 0, 1, 3, 256, 256), 1), "jpeg", jpeg);
-                    b.uri(base.resolve("/v1/models/" + model + "/predict")).header("Content-Type", "image/jpeg")
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(jpeg.toByteArray()));
+                    path = "/v1/models/" + model + "/predict";
+                    type = "image/jpeg";
+                    bytes = jpeg.toByteArray();
                 }
                 default -> throw new IllegalArgumentException("--wire must be binary, json or jpeg, got '" + wire + "'");
             }
+            headers.put("Content-Type", type);
+            HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(bytes));
+            headers.forEach(b::header);
             request = b.build();
+            socket = switch (client) {
+                case "socket" -> new LoopbackClient(port, path, headers, bytes);
+                case "jdk" -> null;
+                default -> throw new IllegalArgumentException("--client must be socket or jdk, got '" + client + "'");
+            };
         }
 
         /** The server's batch counters from /metrics: forward passes, images, seconds in the forward. */
         double[] batchCounters() throws IOException, InterruptedException {
             String text = http.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.ofString()).body();
-            double[] c = new double[3];
+            double[] c = new double[4 + STAGES.length];
             for (String line : text.split("\n")) {
+                if (line.startsWith("resnet4j_request_stage_requests_total ")) c[3] = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
+                for (int i = 0; i < STAGES.length; i++) {
+                    if (line.startsWith("resnet4j_request_stage_seconds_total{stage=\"" + STAGES[i] + "\"} ")) {
+                        c[4 + i] = Double.parseDouble(line.substring(line.indexOf("} ") + 2));
+                    }
+                }
                 if (line.startsWith("resnet4j_batch_size_count ")) c[0] = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
                 if (line.startsWith("resnet4j_batch_size_sum ")) c[1] = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
                 if (line.startsWith("resnet4j_batch_inference_seconds_sum ")) c[2] = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
@@ -211,7 +238,24 @@ public final class ServeLoad {
             if (n <= 0) return;
             r.put("mean_batch", round((after[1] - before[1]) / n));
             r.put("mean_forward_ms", round(1000 * (after[2] - before[2]) / n));
+            double answered = after[3] - before[3];
+            if (answered <= 0) return;
+            // where a request's time went inside the server (means, ms), and what is left of the
+            // client's mean latency outside it: the client's send and receive, the kernel's loopback,
+            // and the server's accept, request-line and header parsing before the handler starts
+            Map<String, Object> split = new LinkedHashMap<>();
+            double inside = 0;
+            for (int i = 0; i < STAGES.length; i++) {
+                double ms = 1000 * (after[4 + i] - before[4 + i]) / answered;
+                split.put(STAGES[i], round(ms));
+                inside += ms;
+            }
+            split.put("server", round(inside));
+            if (r.get("mean_ms") instanceof Double mean) split.put("outside_server", round(mean - inside));
+            r.put("split_ms", split);
         }
+
+        static final String[] STAGES = {"read", "decode", "queue", "forward", "resume", "answer", "write"};
 
         /** One request: its status (-1: no answer) and its latency. */
         record Sample(long startNanos, int status, double millis) {}
@@ -220,7 +264,7 @@ public final class ServeLoad {
             long t0 = System.nanoTime();
             int status;
             try {
-                status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                status = socket != null ? socket.send() : http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
             } catch (IOException e) {
                 status = -1;
             } catch (InterruptedException e) {
@@ -236,9 +280,12 @@ public final class ServeLoad {
          */
         Map<String, Object> closedLoop(int clients, double seconds) throws InterruptedException, IOException {
             double[] before = batchCounters();
+            CpuSplit cpu = new CpuSplit();
             long start = System.nanoTime(), warm = start + (long) (seconds * 0.2e9), end = start + (long) (seconds * 1.2e9);
             ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            // a platform thread per client: a virtual one would wait for each answer through the
+            // JDK's poller thread, a hand-off counted in the latency this reports
+            try (ExecutorService pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("load-client-", 0).factory())) {
                 for (int c = 0; c < clients; c++) {
                     pool.submit(() -> {
                         while (System.nanoTime() < end) {
@@ -246,6 +293,7 @@ public final class ServeLoad {
                             long done = x.startNanos() + (long) (x.millis() * 1e6);
                             if (done >= warm && done <= end) samples.add(x); // answers completed in the window
                         }
+                        cpu.clientEnded(); // its CPU time, before the thread (and the time) is gone
                     });
                 }
             }
@@ -254,6 +302,7 @@ public final class ServeLoad {
             r.put("clients", clients);
             describe(r, samples, window);
             batches(r, before, batchCounters());
+            r.put("cores_busy", cpu.coresBusy());
             return r;
         }
 
@@ -326,11 +375,66 @@ public final class ServeLoad {
             double[] ok = samples.stream().filter(x -> x.status() == 200).mapToDouble(Sample::millis).sorted().toArray();
             r.put("req_per_s", round(ok.length / seconds));
             if (ok.length > 0) {
+                r.put("mean_ms", round(Arrays.stream(ok).average().orElse(0)));
                 r.put("p50_ms", round(percentile(ok, 50)));
                 r.put("p99_ms", round(percentile(ok, 99)));
             }
             r.put("answered", ok.length);
             r.put("errors", samples.stream().filter(x -> x.status() != 200).count());
+        }
+    }
+
+    /**
+     * Where this process's CPU went during a figure, in cores busy on average: the forward passes
+     * (compute workers and batchers), the server's HTTP threads (request threads, the JDK's
+     * dispatcher), the clients (their threads; java.net.http's selector thread and the carriers of
+     * its virtual threads), and the rest (GC, JIT, the JVM's own threads). On a 2-core machine
+     * what the clients take is what the server could not use.
+     */
+    static final class CpuSplit {
+        private final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        private final Map<Long, Long> start = times();
+        private final long processStart = processCpu(), wallStart = System.nanoTime();
+        private final java.util.concurrent.atomic.LongAdder endedClients = new java.util.concurrent.atomic.LongAdder();
+
+        /** Called by a client thread as it ends. */
+        void clientEnded() {
+            endedClients.add(threads.getCurrentThreadCpuTime());
+        }
+
+        private Map<Long, Long> times() {
+            Map<Long, Long> m = new java.util.HashMap<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) m.put(t.threadId(), threads.getThreadCpuTime(t.threadId()));
+            return m;
+        }
+
+        private static long processCpu() {
+            return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                    ? os.getProcessCpuTime() : -1;
+        }
+
+        Map<String, Object> coresBusy() {
+            double wall = System.nanoTime() - wallStart;
+            double compute = 0, server = 0, clients = endedClients.sum();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                long now = threads.getThreadCpuTime(t.threadId());
+                if (now < 0) continue;
+                double d = now - start.getOrDefault(t.threadId(), 0L);
+                String n = t.getName();
+                if (n.startsWith("resnet4j-compute-") || n.startsWith("resnet4j-batcher-")) compute += d;
+                else if (n.startsWith("resnet4j-http-") || n.startsWith("HTTP-Dispatcher") || n.equals("server-timer")) server += d;
+                else if (n.startsWith("load-client-") || n.startsWith("ForkJoinPool-") || n.startsWith("HttpClient-")) clients += d;
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("compute", round(compute / wall));
+            r.put("server_http", round(server / wall));
+            r.put("clients", round(clients / wall));
+            long process = processCpu();
+            if (process >= 0) {
+                r.put("other", round(Math.max(0, process - processStart - compute - server - clients) / wall));
+                r.put("process", round((process - processStart) / wall));
+            }
+            return r;
         }
     }
 

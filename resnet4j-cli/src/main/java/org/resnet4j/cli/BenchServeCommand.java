@@ -26,6 +26,8 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--overload-seconds", defaultValue = "20", description = "Seconds of open-loop load at twice the sustained rate; 0: none (default ${DEFAULT-VALUE}).") double overloadSeconds;
     @Option(names = "--soak-minutes", defaultValue = "0", description = "Minutes of soak at 16 clients, RSS sampled every 10 s; 0: none, else >= 2 (default ${DEFAULT-VALUE}).") double soakMinutes;
     @Option(names = "--warmup-seconds", defaultValue = "10", description = "Warm-up before each offline figure (default ${DEFAULT-VALUE}).") double warmupSeconds;
+    @Option(names = "--client", defaultValue = "socket", description = "The load clients' HTTP: socket (a plain HTTP/1.1 client on kept-alive "
+            + "sockets, one write per request) or jdk (java.net.http.HttpClient) (default ${DEFAULT-VALUE}).") String client;
     @Option(names = "--threads", description = "Compute threads (default: all cores).") Integer threads;
 
     @Override
@@ -37,7 +39,7 @@ final class BenchServeCommand implements Callable<Integer> {
         if (soakMinutes != 0 && soakMinutes < 2) throw new IllegalArgumentException("--soak-minutes must be 0 or >= 2 (RSS is compared with its value after 1 min), got " + soakMinutes);
         if (overloadSeconds < 0) throw new IllegalArgumentException("--overload-seconds must be >= 0, got " + overloadSeconds);
         Benchmarks.setWarmupSeconds(warmupSeconds);
-        ServeLoad.run(new ServeLoad.Settings(model, clients, seconds, maxBatch, maxDelay, queue, wire, overloadSeconds, soakMinutes, rounds),
+        ServeLoad.run(new ServeLoad.Settings(model, clients, seconds, maxBatch, maxDelay, queue, wire, overloadSeconds, soakMinutes, rounds, client),
                 r -> {
                     System.out.println(Json.write(r));
                     System.out.flush();

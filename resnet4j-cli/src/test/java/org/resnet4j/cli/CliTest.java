@@ -67,6 +67,10 @@ class CliTest {
         for (Map<?, ?> m : closed) {
             assertEquals(0L, m.get("errors"), r.out());
             assertTrue(((Number) m.get("answered")).longValue() > 0 && ((Number) m.get("req_per_s")).doubleValue() > 0, r.out());
+            // where the time went: the server's stages and what is left outside it
+            Map<?, ?> split = (Map<?, ?>) m.get("split_ms");
+            assertTrue(split != null && split.keySet().containsAll(List.of("read", "decode", "queue", "forward", "resume", "answer", "write",
+                    "server", "outside_server")), r.out());
         }
         assertTrue(rows.stream().anyMatch(m -> "resnet8 serve summary".equals(m.get("what"))), r.out());
         Map<?, ?> overload = rows.stream().filter(m -> "serve open loop overload".equals(m.get("what"))).findFirst().orElseThrow();

@@ -80,6 +80,37 @@ class ParallelTest {
     }
 
     @Test
+    void restParksTheWorkersAndTheNextRegionWakesThem() throws InterruptedException {
+        Parallel.forRange(3, 1, (from, to) -> {}); // the workers have seen a region: they spin now
+        for (int rep = 0; rep < 5; rep++) {
+            Parallel.rest();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!workersParked() && System.nanoTime() < end) Thread.sleep(1);
+            assertTrue(workersParked(), "both workers parked after rest()");
+            CountDownLatch running = new CountDownLatch(3);
+            Set<String> names = ConcurrentHashMap.newKeySet();
+            Parallel.forRange(3, 1, (from, to) -> {
+                names.add(Thread.currentThread().getName());
+                running.countDown();
+                try {
+                    running.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(3, names.size(), "the region after rest() ran on the caller and both workers: " + names);
+        }
+    }
+
+    private static boolean workersParked() {
+        int parked = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("resnet4j-compute-") && t.isAlive() && t.getState() == Thread.State.WAITING) parked++;
+        }
+        return parked >= 2;
+    }
+
+    @Test
     void failureReachesTheCallerAndTheTeamGoesOn() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forRange(3, 1, (from, to) -> {
             if (from == 2) throw new IllegalStateException("chunk at " + from);

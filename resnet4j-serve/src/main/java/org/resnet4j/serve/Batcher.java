@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.resnet4j.kernels.Parallel;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -27,6 +28,9 @@ final class Batcher implements AutoCloseable {
         final List<Tensor> images;
         final long deadlineNanos;
         final CompletableFuture<float[][]> result = new CompletableFuture<>();
+        /** When it was queued, and when its forward pass began and ended (System.nanoTime; set before result completes). */
+        final long queuedNanos = System.nanoTime();
+        long startedNanos, finishedNanos;
 
         Job(List<Tensor> images, long deadlineNanos) {
             this.images = List.copyOf(images);
@@ -144,6 +148,9 @@ final class Batcher implements AutoCloseable {
                     images += next.images.size();
                 }
                 runBatch(batch);
+                // nothing waits: let the compute workers park rather than spin beside the
+                // request threads that read and answer (see Parallel.rest)
+                if (carried == null && queue.isEmpty()) Parallel.rest();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -165,9 +172,12 @@ final class Batcher implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
             float[][] out = forward.apply(inputs);
-            metrics.batch(inputs.size(), (System.nanoTime() - t0) / 1e9);
+            long t1 = System.nanoTime();
+            metrics.batch(inputs.size(), (t1 - t0) / 1e9);
             int k = 0;
             for (Job j : live) {
+                j.startedNanos = t0;
+                j.finishedNanos = t1; // published to the request thread by complete()
                 j.result.complete(Arrays.copyOfRange(out, k, k + j.images.size()));
                 k += j.images.size();
             }

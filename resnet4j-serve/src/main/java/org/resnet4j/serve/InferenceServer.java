@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.resnet4j.data.CorruptImageException;
@@ -26,7 +24,7 @@ import org.resnet4j.tensor.Tensor;
 import org.resnet4j.train.Predictor;
 
 /**
- * resnet4j's HTTP inference server: the JDK's HTTP server, one virtual thread per request, and a
+ * resnet4j's HTTP inference server: the JDK's HTTP server, a thread per request ({@link RequestThreads}), and a
  * {@link Batcher} per model. Endpoints:
  * <ul>
  *   <li>the Open Inference Protocol (KServe v2, Triton's HTTP API): {@code GET /v2/health/live},
@@ -129,12 +127,20 @@ public final class InferenceServer implements AutoCloseable {
      * started with them set. The JDK reads them once, when its first server starts.
      */
     private static final String MAX_REQ_TIME = "sun.net.httpserver.maxReqTime", MAX_RSP_TIME = "sun.net.httpserver.maxRspTime";
+    /**
+     * TCP_NODELAY on accepted connections (the JDK's default is off): an answer larger than the
+     * server's 8 KiB output buffer leaves in two writes (head, then body), and Nagle's algorithm
+     * would hold the second until the client acknowledged the first. Set unless the JVM was started
+     * with it.
+     */
+    private static final String NO_DELAY = "sun.net.httpserver.nodelay";
     private static final int DEFAULT_CLIENT_TIMEOUT_SECONDS = 30;
     private static volatile boolean httpStarted;
 
     static {
         if (System.getProperty(MAX_REQ_TIME) == null) System.setProperty(MAX_REQ_TIME, Integer.toString(DEFAULT_CLIENT_TIMEOUT_SECONDS));
         if (System.getProperty(MAX_RSP_TIME) == null) System.setProperty(MAX_RSP_TIME, Integer.toString(DEFAULT_CLIENT_TIMEOUT_SECONDS));
+        if (System.getProperty(NO_DELAY) == null) System.setProperty(NO_DELAY, "true");
     }
 
     /**
@@ -168,7 +174,7 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     private final HttpServer http;
-    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final RequestThreads executor;
     private final Map<String, ServedModel> models = new LinkedHashMap<>();
     private final Map<String, Batcher> batchers = new LinkedHashMap<>();
     private final ServeMetrics metrics = new ServeMetrics();
@@ -178,6 +184,7 @@ public final class InferenceServer implements AutoCloseable {
 
     private InferenceServer(List<ServedModel> served, Options o) throws IOException {
         this.options = o;
+        this.executor = new RequestThreads(o.maxInFlight());
         this.admission = new Admission(o.maxInFlight(), o.maxInFlightBytes());
         metrics.admission(admission::inFlight, admission::heldBytes);
         for (ServedModel m : served) {
@@ -231,12 +238,7 @@ public final class InferenceServer implements AutoCloseable {
         ready = false;
         for (Batcher b : batchers.values()) b.close();
         http.stop(1);
-        executor.shutdown();
-        try {
-            executor.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        executor.close(10, TimeUnit.SECONDS);
     }
 
     // ------------------------------------------------------------------ routing
@@ -245,6 +247,7 @@ public final class InferenceServer implements AutoCloseable {
         long t0 = System.nanoTime();
         String path = ex.getRequestURI().getPath();
         String endpoint = "other";
+        ServeMetrics.Timeline timeline = null;
         Reply reply;
         try {
             String[] p = Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toArray(String[]::new);
@@ -283,7 +286,7 @@ public final class InferenceServer implements AutoCloseable {
                 if (p.length == 3) {
                     endpoint = "metadata";
                     requireMethod(method, "GET");
-                    reply = Reply.json(200, metadata(m));
+                    reply = Reply.json(200, V2Tensors.metadata(m));
                 } else if (p.length == 4 && p[3].equals("ready")) {
                     endpoint = "model_ready";
                     requireMethod(method, "GET");
@@ -293,7 +296,8 @@ public final class InferenceServer implements AutoCloseable {
                     endpoint = "infer";
                     requireMethod(method, "POST");
                     try (Admission.Ticket ticket = admit()) {
-                        reply = infer(m, ex, t0, ticket);
+                        timeline = new ServeMetrics.Timeline(t0);
+                        reply = infer(m, ex, timeline, ticket);
                     }
                 } else {
                     throw new HttpError(404, "no such path: " + path);
@@ -303,7 +307,8 @@ public final class InferenceServer implements AutoCloseable {
                 ServedModel m = model(p[2]);
                 requireMethod(method, "POST");
                 try (Admission.Ticket ticket = admit()) {
-                    reply = predict(m, ex, t0, ticket);
+                    timeline = new ServeMetrics.Timeline(t0);
+                    reply = predict(m, ex, timeline, ticket);
                 }
             } else {
                 throw new HttpError(404, "no such path: " + path);
@@ -320,11 +325,17 @@ public final class InferenceServer implements AutoCloseable {
             ex.close();
             return;
         }
+        if (timeline != null) timeline.mark(ServeMetrics.Timeline.ANSWER, System.nanoTime());
         try {
             drain(ex); // whatever the handler did not read (a refused request), so the client reads the answer
             send(ex, reply);
         } finally {
-            metrics.request(endpoint, reply.status(), (System.nanoTime() - t0) / 1e9);
+            long t1 = System.nanoTime();
+            metrics.request(endpoint, reply.status(), (t1 - t0) / 1e9);
+            if (timeline != null && reply.status() == 200) {
+                timeline.mark(ServeMetrics.Timeline.WRITE, t1);
+                metrics.stages(timeline);
+            }
         }
     }
 
@@ -352,25 +363,6 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ endpoints
-
-    private static Map<String, Object> metadata(ServedModel m) {
-        int[] s = m.inputShape();
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("name", m.name());
-        o.put("versions", List.of("1"));
-        o.put("platform", "resnet4j");
-        o.put("inputs", List.of(tensorMetadata("input", List.of(-1, s[0], s[1], s[2]))));
-        o.put("outputs", List.of(tensorMetadata("output", List.of(-1, m.predictor().classes().size()))));
-        return o;
-    }
-
-    private static Map<String, Object> tensorMetadata(String name, List<Integer> shape) {
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("name", name);
-        t.put("datatype", "FP32");
-        t.put("shape", shape);
-        return t;
-    }
 
     /** Lets a request in, or refuses it (503) when {@link Options#maxInFlight} are in flight. */
     private Admission.Ticket admit() throws HttpError {
@@ -413,10 +405,21 @@ public final class InferenceServer implements AutoCloseable {
         }
         reserve(ticket, declared, "its body");
         try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
-            if (b.length > options.maxBodyBytes()) {
-                throw new HttpError(413, "body is over the limit of " + options.maxBodyBytes() + " bytes");
+            if (length == null) {
+                // no declared length (a chunked body): read as it comes, cut off past the limit
+                byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
+                if (b.length > options.maxBodyBytes()) {
+                    throw new HttpError(413, "body is over the limit of " + options.maxBodyBytes() + " bytes");
+                }
+                return b;
             }
+            // the declared length, checked against the limits and reserved above: one array of
+            // that size, filled straight from the stream (no growing buffers, no final copy). The
+            // JDK's stream ends at the declared length; bytes past it are the connection's next
+            // request (a malformed one, answered 400 by the JDK), never this body.
+            byte[] b = new byte[(int) declared];
+            int n = in.readNBytes(b, 0, b.length);
+            if (n < b.length) throw new HttpError(400, "the body ended after " + n + " of the " + declared + " bytes its Content-Length declares");
             return b;
         }
     }
@@ -440,7 +443,7 @@ public final class InferenceServer implements AutoCloseable {
         return ct == null ? "" : ct.split(";")[0].trim().toLowerCase(Locale.ROOT);
     }
 
-    private Reply infer(ServedModel m, HttpExchange ex, long arrived, Admission.Ticket ticket) throws HttpError, IOException {
+    private Reply infer(ServedModel m, HttpExchange ex, ServeMetrics.Timeline timeline, Admission.Ticket ticket) throws HttpError, IOException {
         String type = mediaType(ex);
         String headerLength = ex.getRequestHeaders().getFirst(V2Tensors.HEADER_LENGTH);
         boolean binaryRequest = headerLength != null;
@@ -449,6 +452,7 @@ public final class InferenceServer implements AutoCloseable {
                     : "infer takes application/json (or application/octet-stream with " + V2Tensors.HEADER_LENGTH + "), got " + type);
         }
         byte[] body = body(ex, ticket);
+        timeline.mark(ServeMetrics.Timeline.READ, System.nanoTime());
         int jsonLength = body.length;
         if (binaryRequest) {
             try {
@@ -479,7 +483,8 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(400, e.getMessage());
         }
         String id = req instanceof Map<?, ?> r && r.get("id") instanceof String s ? s : null;
-        float[][] out = run(m, images, arrived);
+        timeline.mark(ServeMetrics.Timeline.DECODE, System.nanoTime());
+        float[][] out = run(m, images, timeline);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("model_name", m.name());
         o.put("model_version", "1");
@@ -502,7 +507,7 @@ public final class InferenceServer implements AutoCloseable {
      */
     static final int BYTES_PER_DECODED_PIXEL = 32;
 
-    private Reply predict(ServedModel m, HttpExchange ex, long arrived, Admission.Ticket ticket) throws HttpError, IOException {
+    private Reply predict(ServedModel m, HttpExchange ex, ServeMetrics.Timeline timeline, Admission.Ticket ticket) throws HttpError, IOException {
         String type = mediaType(ex);
         if (!type.equals("image/jpeg") && !type.equals("image/png") && !type.equals("application/octet-stream")) {
             throw new HttpError(415, "predict takes image/jpeg or image/png bytes, got " + (type.isEmpty() ? "no Content-Type" : type));
@@ -522,6 +527,7 @@ public final class InferenceServer implements AutoCloseable {
             }
         }
         byte[] bytes = body(ex, ticket);
+        timeline.mark(ServeMetrics.Timeline.READ, System.nanoTime());
         Tensor img;
         try {
             ImageDecoder.Header h = ImageDecoder.header(bytes, "upload");
@@ -536,7 +542,8 @@ public final class InferenceServer implements AutoCloseable {
         }
         Predictor p = m.predictor();
         Tensor x = p.preprocess(img.dim(0) == p.channels() ? img : ImageDecoder.toChannels(img, p.channels()));
-        float[][] out = run(m, List.of(x), arrived);
+        timeline.mark(ServeMetrics.Timeline.DECODE, System.nanoTime());
+        float[][] out = run(m, List.of(x), timeline);
         List<Map<String, Object>> ranked = new ArrayList<>();
         for (Predictor.Scored s : p.rank(out[0], top)) {
             Map<String, Object> r = new LinkedHashMap<>();
@@ -548,14 +555,14 @@ public final class InferenceServer implements AutoCloseable {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("model_name", m.name());
         o.put("top", ranked);
-        o.put("milliseconds", Math.round((System.nanoTime() - arrived) / 1e4) / 100.0);
+        o.put("milliseconds", Math.round((System.nanoTime() - timeline.at[0]) / 1e4) / 100.0);
         return Reply.json(200, o);
     }
 
     /** Through the model's batcher, within the request's deadline. */
-    private float[][] run(ServedModel m, List<Tensor> images, long arrived) throws HttpError {
+    private float[][] run(ServedModel m, List<Tensor> images, ServeMetrics.Timeline timeline) throws HttpError {
         if (!ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
-        long deadline = arrived + TimeUnit.MILLISECONDS.toNanos(options.timeoutMillis());
+        long deadline = timeline.at[0] + TimeUnit.MILLISECONDS.toNanos(options.timeoutMillis());
         Batcher batcher = batchers.get(m.name());
         Batcher.Job job = batcher.submit(images, deadline);
         if (job == null && batcher.failure() != null) {
@@ -564,7 +571,11 @@ public final class InferenceServer implements AutoCloseable {
         if (job == null && !ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
         if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full (" + options.queue() + " requests); retry shortly", Map.of("Retry-After", "1"));
         try {
-            return job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            float[][] out = job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            timeline.mark(ServeMetrics.Timeline.QUEUE, job.startedNanos);
+            timeline.mark(ServeMetrics.Timeline.FORWARD, job.finishedNanos);
+            timeline.mark(ServeMetrics.Timeline.RESUME, System.nanoTime());
+            return out;
         } catch (TimeoutException e) {
             job.result.cancel(false);
             throw new HttpError(504, "no answer within " + options.timeoutMillis() + " ms");

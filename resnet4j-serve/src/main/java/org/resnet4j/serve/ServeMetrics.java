@@ -50,6 +50,46 @@ final class ServeMetrics {
         workers.put(model, failure);
     }
 
+    /**
+     * Where an answered inference request's time went, from the handler's start: its body read,
+     * decoded (JSON header and tensor, or image), queued until its forward pass began, the forward,
+     * resumed (from the forward's end until the request's thread ran again), its answer built, and
+     * written. Stamps with System.nanoTime, a few per request.
+     */
+    static final class Timeline {
+        static final String[] STAGES = {"read", "decode", "queue", "forward", "resume", "answer", "write"};
+        static final int READ = 0, DECODE = 1, QUEUE = 2, FORWARD = 3, RESUME = 4, ANSWER = 5, WRITE = 6;
+        /** The handler's start, then the end of each stage in order; 0 where a stage did not happen. */
+        final long[] at = new long[STAGES.length + 1];
+
+        Timeline(long start) {
+            at[0] = start;
+        }
+
+        void mark(int stage, long nanos) {
+            at[stage + 1] = nanos;
+        }
+    }
+
+    private final LongAdder[] stageNanos = new LongAdder[Timeline.STAGES.length];
+    private final LongAdder stagedRequests = new LongAdder();
+
+    {
+        for (int i = 0; i < stageNanos.length; i++) stageNanos[i] = new LongAdder();
+    }
+
+    /** An answered request's stages, added to the sums (a request that skipped one counts 0 for it). */
+    void stages(Timeline t) {
+        long prev = t.at[0];
+        for (int i = 0; i < stageNanos.length; i++) {
+            long end = t.at[i + 1];
+            if (end == 0) continue;
+            stageNanos[i].add(end - prev);
+            prev = end;
+        }
+        stagedRequests.increment();
+    }
+
     private IntSupplier inFlight = () -> 0;
     private java.util.function.LongSupplier inFlightBytes = () -> 0;
 
@@ -74,6 +114,15 @@ final class ServeMetrics {
         latency.render(sb, "resnet4j_request_duration_seconds", "Time from request to response.");
         batchSize.render(sb, "resnet4j_batch_size", "Images per forward pass.");
         inferenceSeconds.render(sb, "resnet4j_batch_inference_seconds", "Time of one batched forward pass.");
+        sb.append("# HELP resnet4j_request_stage_seconds_total Time answered inference requests spent in each stage, from the handler's start: "
+                + "read (the body), decode, queue (until the forward began), forward, resume (until the request thread ran again), answer, write.\n"
+                + "# TYPE resnet4j_request_stage_seconds_total counter\n");
+        for (int i = 0; i < stageNanos.length; i++) {
+            sb.append("resnet4j_request_stage_seconds_total{stage=\"").append(Timeline.STAGES[i]).append("\"} ")
+                    .append(Histogram.fmt(stageNanos[i].sum() / 1e9)).append('\n');
+        }
+        sb.append("# HELP resnet4j_request_stage_requests_total Answered inference requests counted in the stage sums.\n"
+                + "# TYPE resnet4j_request_stage_requests_total counter\nresnet4j_request_stage_requests_total ").append(stagedRequests.sum()).append('\n');
         sb.append("# HELP resnet4j_queue_depth Requests waiting for a batch.\n# TYPE resnet4j_queue_depth gauge\n");
         new TreeMap<>(queues).forEach((m, q) -> sb.append("resnet4j_queue_depth{model=\"").append(m).append("\"} ").append(q.getAsInt()).append('\n'));
         sb.append("# HELP resnet4j_inflight_requests Inference requests admitted and not yet answered.\n# TYPE resnet4j_inflight_requests gauge\n")

@@ -78,9 +78,6 @@ final class V2Tensors {
         int per = chw[0] * chw[1] * chw[2];
         long total = (long) shape[0] * per;
         Object binarySize = in.get("parameters") instanceof Map<?, ?> params ? params.get("binary_data_size") : null;
-        float[] data;
-        // the flat data and each image's copy of its slice
-        long tensorBytes = 8 * total;
         if (binarySize != null) {
             if (in.containsKey("data")) throw new IllegalArgumentException("inputs[0] has both \"data\" and parameters.binary_data_size");
             if (!(binarySize instanceof Long size) || size != total * 4) {
@@ -89,28 +86,41 @@ final class V2Tensors {
             if (binaryLength != total * 4) {
                 throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, inputs[0] needs " + total * 4);
             }
-            budget.reserve(tensorBytes);
-            data = new float[(int) total];
-            ByteBuffer.wrap(body, binaryStart, binaryLength).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
-        } else {
-            if (binaryLength > 0) throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, but no input has parameters.binary_data_size");
-            long count = count(in.get("data"));
-            if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
-            budget.reserve(tensorBytes);
-            data = new float[(int) total];
-            flatten(in.get("data"), data, new int[] {0}, total);
-        }
-        // JSON has no NaN or Infinity, but a literal past float's range (1e39) rounds to Infinity,
-        // and binary data may hold any bits: a non-finite input would only make non-finite logits
-        for (int k = 0; k < data.length; k++) {
-            if (!Float.isFinite(data[k])) {
-                throw new IllegalArgumentException("inputs[0].data[" + k + "] is " + data[k] + ": FP32 inputs must be finite"
-                        + (binarySize == null ? " (a literal past float's range, +-3.4e38, rounds to infinity)" : ""));
+            // each image's array, filled straight from the body: no flat copy to slice
+            budget.reserve(4 * total);
+            FloatBuffer src = ByteBuffer.wrap(body, binaryStart, binaryLength).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            List<Tensor> images = new ArrayList<>(shape[0]);
+            for (int n = 0; n < shape[0]; n++) {
+                float[] image = new float[per];
+                src.get(image);
+                requireFinite(image, (long) n * per, false);
+                images.add(Tensor.of(image, chw[0], chw[1], chw[2]));
             }
+            return images;
         }
+        if (binaryLength > 0) throw new IllegalArgumentException("the body has " + binaryLength + " bytes after the JSON header, but no input has parameters.binary_data_size");
+        long count = count(in.get("data"));
+        if (count != total) throw new IllegalArgumentException("inputs[0].data has " + count + " numbers, the shape " + Arrays.toString(shape) + " needs " + total);
+        budget.reserve(8 * total); // the flat data and each image's copy of its slice
+        float[] data = new float[(int) total];
+        flatten(in.get("data"), data, new int[] {0}, total);
+        requireFinite(data, 0, true);
         List<Tensor> images = new ArrayList<>(shape[0]);
         for (int n = 0; n < shape[0]; n++) images.add(Tensor.of(Arrays.copyOfRange(data, n * per, (n + 1) * per), chw[0], chw[1], chw[2]));
         return images;
+    }
+
+    /**
+     * JSON has no NaN or Infinity, but a literal past float's range (1e39) rounds to Infinity, and
+     * binary data may hold any bits: a non-finite input would only make non-finite logits.
+     */
+    private static void requireFinite(float[] data, long offset, boolean json) {
+        for (int k = 0; k < data.length; k++) {
+            if (!Float.isFinite(data[k])) {
+                throw new IllegalArgumentException("inputs[0].data[" + (offset + k) + "] is " + data[k] + ": FP32 inputs must be finite"
+                        + (json ? " (a literal past float's range, +-3.4e38, rounds to infinity)" : ""));
+            }
+        }
     }
 
     /** How many numbers the (possibly nested) data holds; anything else in it is an error naming it. */
@@ -198,5 +208,25 @@ final class V2Tensors {
         float[] flat = new float[rows.length * k];
         for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * k, k);
         return flat;
+    }
+
+    /** A model's metadata ({@code GET /v2/models/{name}}): its input and output tensors. */
+    static Map<String, Object> metadata(ServedModel m) {
+        int[] s = m.inputShape();
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("name", m.name());
+        o.put("versions", List.of("1"));
+        o.put("platform", "resnet4j");
+        o.put("inputs", List.of(tensorMetadata("input", List.of(-1, s[0], s[1], s[2]))));
+        o.put("outputs", List.of(tensorMetadata("output", List.of(-1, m.predictor().classes().size()))));
+        return o;
+    }
+
+    private static Map<String, Object> tensorMetadata(String name, List<Integer> shape) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("name", name);
+        t.put("datatype", "FP32");
+        t.put("shape", shape);
+        return t;
     }
 }
