@@ -27,7 +27,7 @@ import picocli.CommandLine.Parameters;
                 "the labelled boxes drawn, and the detections in the original image's pixels, best first. The class count",
                 "is read from the weights; 91 classes are named as torchvision's COCO categories."})
 final class DetectCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "fcos_resnet50_fpn or fcos_resnet18_fpn.") String model;
+    @Option(names = "--model", required = true, description = "fcos_resnet50_fpn, fcos_resnet18_fpn or fcos_resnet18w32_fpn.") String model;
     @Option(names = "--weights", required = true, description = "An FCOS state_dict (.pth from torch.save, or .safetensors).") Path weights;
     @Option(names = "--score-threshold", defaultValue = "0.2", description = "Least score kept (default ${DEFAULT-VALUE}, torchvision's).") float score;
     @Option(names = "--nms-threshold", defaultValue = "0.6", description = "IoU above which a lower-scored box of the same class is dropped (default ${DEFAULT-VALUE}).") float nms;

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
 class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "JSON or YAML file with the same keys as the flags (camelCase, e.g. batchSize); flags override it.")
     Path config;
-    @Option(names = "--task", description = "classification (default) | segmentation (models fcn_*/deeplabv3_*, data scenes or voc:DIR) | detection (fcos_resnet18_fpn/fcos_resnet50_fpn, data scenes or coco:DIR).") String task;
+    @Option(names = "--task", description = "classification (default) | segmentation (models fcn_*/deeplabv3_*, data scenes or voc:DIR) | detection (fcos_resnet18_fpn/fcos_resnet50_fpn/fcos_resnet18w32_fpn, data scenes or coco:DIR).") String task;
     @Option(names = "--model", description = "Model name (default resnet20).") String model;
     @Option(names = "--data", description = "shapes | fashion-mnist | mnist | cifar10 | cifar100 | DIR with train/ and val/ class folders (default shapes).") String data;
     @Option(names = "--data-dir", description = "Where mnist/cifar files are (fashion-mnist: $RESNET4J_DATA or Debian's dataset-fashion-mnist).") String dataDir;

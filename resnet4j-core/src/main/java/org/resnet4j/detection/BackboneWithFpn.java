@@ -56,6 +56,12 @@ public final class BackboneWithFpn extends Module implements MultiOutput {
      */
     public static BackboneWithFpn resnetFpnExtractor(ResNet backbone, int trainableLayers, int[] returnedLayers,
                                                      LastLevelP6P7 extraBlocks) {
+        return resnetFpnExtractor(backbone, trainableLayers, returnedLayers, extraBlocks, 256);
+    }
+
+    /** As {@link #resnetFpnExtractor(ResNet, int, int[], LastLevelP6P7)} with an {@code fpnChannels}-channel pyramid (torchvision's out_channels). */
+    public static BackboneWithFpn resnetFpnExtractor(ResNet backbone, int trainableLayers, int[] returnedLayers,
+                                                     LastLevelP6P7 extraBlocks, int fpnChannels) {
         if (trainableLayers < 0 || trainableLayers > 5) {
             throw new IllegalArgumentException("Trainable layers should be in the range [0,5], got " + trainableLayers);
         }
@@ -78,7 +84,7 @@ public final class BackboneWithFpn extends Module implements MultiOutput {
             returnLayers.put("layer" + k, Integer.toString(v));
             inChannels[v] = stage2 << (k - 1);
         }
-        return new BackboneWithFpn(new IntermediateLayerGetter(backbone, returnLayers), new FeaturePyramidNetwork(inChannels, 256, extraBlocks));
+        return new BackboneWithFpn(new IntermediateLayerGetter(backbone, returnLayers), new FeaturePyramidNetwork(inChannels, fpnChannels, extraBlocks));
     }
 
     /**
@@ -102,6 +108,20 @@ public final class BackboneWithFpn extends Module implements MultiOutput {
         if (!(m instanceof ResNet net)) throw new IllegalArgumentException("'" + resnet + "' is not a torchvision-layout ResNet");
         if (weightsGiven) BatchNorm2d.freezeAll(net);
         return resnetFpnExtractor(net, trainable, new int[] {2, 3, 4}, new LastLevelP6P7(256, 256));
+    }
+
+    /**
+     * A small FCOS backbone for small images: the ResNet-18 layout ({@link ResNet#narrow}, basic
+     * blocks [2, 2, 2, 2]) at stage widths {@code width}, 2, 4 and 8 times it, layers 2, 3, 4
+     * (strides 8, 16, 32) into an {@code fpnChannels}-channel pyramid with P6 and P7 from P5, as
+     * {@link #fcosResNetFpn} builds torchvision's. With {@code weightsGiven} the batch norms are
+     * FrozenBatchNorm2d and conv1 and layer1 frozen, as there; without (training from
+     * scratch), BatchNorm2d and everything trainable.
+     */
+    public static BackboneWithFpn narrowResNetFpn(int width, int fpnChannels, boolean weightsGiven) {
+        ResNet net = ResNet.narrow(ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, width, org.resnet4j.models.ModelConfig.defaults(1000));
+        if (weightsGiven) BatchNorm2d.freezeAll(net);
+        return resnetFpnExtractor(net, weightsGiven ? 3 : 5, new int[] {2, 3, 4}, new LastLevelP6P7(fpnChannels, fpnChannels), fpnChannels);
     }
 
     /** How many parameter values get a gradient (torchvision: numel of parameters with requires_grad). */

@@ -76,21 +76,36 @@ public final class Fcos extends Module implements MultiOutput {
     }
 
     public Fcos(BackboneWithFpn backbone, int numClasses, Options options) {
+        this(backbone, numClasses, options, FcosTower.GROUPS);
+    }
+
+    /** With {@code headGroups} GroupNorm groups in the head's towers (torchvision: 32, for its 256 channels). */
+    public Fcos(BackboneWithFpn backbone, int numClasses, Options options, int headGroups) {
         this.backbone = register("backbone", backbone);
         this.anchorGenerator = AnchorGenerator.fcosDefault();
-        this.head = register("head", new FcosHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation(0), numClasses));
+        this.head = register("head", new FcosHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation(0), numClasses, 4, headGroups));
         setOptions(options);
     }
 
     /** The presets {@link #create} builds, torchvision's first. */
-    public static final List<String> PRESETS = List.of("fcos_resnet50_fpn", "fcos_resnet18_fpn");
+    public static final List<String> PRESETS = List.of("fcos_resnet50_fpn", "fcos_resnet18_fpn", "fcos_resnet18w32_fpn");
+
+    /** fcos_resnet18w32_fpn's trunk width (its stages: 32, 64, 128, 256 channels). */
+    static final int NARROW_WIDTH = 32;
+    /** fcos_resnet18w32_fpn's pyramid and head width, and its head's GroupNorm groups (8 channels a group, as torchvision's 256 / 32). */
+    static final int NARROW_CHANNELS = 64, NARROW_GROUPS = 8;
 
     /**
      * A preset: {@code "fcos_resnet50_fpn"} (torchvision's: ResNet-50 body, min_size 800, max_size
      * 1333) or {@code "fcos_resnet18_fpn"} (ResNet-18 body, min_size 384, max_size 512: for images
-     * of 128 to 512 pixels, see docs/DETECTION.md). {@code weightsGiven}: the backbone's batch norms
-     * are FrozenBatchNorm2d and conv1 and layer1 frozen, as torchvision builds the model when
-     * weights will be loaded; otherwise BatchNorm2d and everything trainable.
+     * of 128 to 512 pixels, see docs/DETECTION.md) or {@code "fcos_resnet18w32_fpn"}: for
+     * scenes of about 128 pixels trained from scratch, the ResNet-18 layout at half width (stages
+     * of 32 to 256 channels) under a 64-channel pyramid and head (GroupNorm 8 groups), min_size
+     * 128, max_size 171, torchvision's FCOS otherwise (anchor sizes 8 to 128, so with P3 at
+     * stride 8 every object under about 100 pixels is regressed from P3; loss, centre sampling,
+     * post-processing). {@code weightsGiven}: the backbone's batch norms are FrozenBatchNorm2d and
+     * conv1 and layer1 frozen, as torchvision builds the model when weights will be loaded;
+     * otherwise BatchNorm2d and everything trainable.
      */
     public static Fcos create(String name, int numClasses, boolean weightsGiven) {
         return switch (name) {
@@ -98,6 +113,11 @@ public final class Fcos extends Module implements MultiOutput {
                     Options.defaults());
             case "fcos_resnet18_fpn" -> new Fcos(BackboneWithFpn.fcosResNetFpn("resnet18", weightsGiven, null), numClasses,
                     Options.defaults().withSizes(384, 512));
+            // torchvision's 256-channel head and pyramid are most of fcos_resnet18_fpn's cost at
+            // 128 pixels (a P3 head conv is 16 x 16 x 256 x 256 x 9 multiply-adds, 16 times a
+            // 64-channel one); six shape classes need far less width (docs/DECISIONS.md)
+            case "fcos_resnet18w32_fpn" -> new Fcos(BackboneWithFpn.narrowResNetFpn(NARROW_WIDTH, NARROW_CHANNELS, weightsGiven),
+                    numClasses, Options.defaults().withSizes(128, 171), NARROW_GROUPS);
             default -> throw new IllegalArgumentException("unknown FCOS model '" + name + "'; known: " + String.join(", ", PRESETS));
         };
     }

@@ -23,6 +23,11 @@ public final class FcosClassificationHead extends Module {
     public final int numClasses, numAnchors, inChannels;
 
     public FcosClassificationHead(int inChannels, int numAnchors, int numClasses, int numConvs) {
+        this(inChannels, numAnchors, numClasses, numConvs, FcosTower.GROUPS);
+    }
+
+    /** With {@code groups} GroupNorm groups in the tower (torchvision: 32). */
+    public FcosClassificationHead(int inChannels, int numAnchors, int numClasses, int numConvs, int groups) {
         if (numClasses < 1 || numAnchors < 1) {
             throw new IllegalArgumentException("FCOS classification head: num_classes " + numClasses + " and num_anchors "
                     + numAnchors + " must be >= 1");
@@ -30,7 +35,7 @@ public final class FcosClassificationHead extends Module {
         this.inChannels = inChannels;
         this.numClasses = numClasses;
         this.numAnchors = numAnchors;
-        this.conv = register("conv", FcosTower.tower(inChannels, numConvs));
+        this.conv = register("conv", FcosTower.tower(inChannels, numConvs, groups));
         float bias = (float) -Math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY);
         this.clsLogits = register("cls_logits", FcosTower.conv3x3(inChannels, numAnchors * numClasses, bias));
     }

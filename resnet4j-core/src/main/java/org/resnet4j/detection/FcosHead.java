@@ -23,8 +23,13 @@ public final class FcosHead extends Module {
     public record Outputs(Variable clsLogits, Variable bboxRegression, Variable bboxCtrness) {}
 
     public FcosHead(int inChannels, int numAnchors, int numClasses, int numConvs) {
-        this.classificationHead = register("classification_head", new FcosClassificationHead(inChannels, numAnchors, numClasses, numConvs));
-        this.regressionHead = register("regression_head", new FcosRegressionHead(inChannels, numAnchors, numConvs));
+        this(inChannels, numAnchors, numClasses, numConvs, FcosTower.GROUPS);
+    }
+
+    /** With {@code groups} GroupNorm groups in each tower (torchvision: 32). */
+    public FcosHead(int inChannels, int numAnchors, int numClasses, int numConvs, int groups) {
+        this.classificationHead = register("classification_head", new FcosClassificationHead(inChannels, numAnchors, numClasses, numConvs, groups));
+        this.regressionHead = register("regression_head", new FcosRegressionHead(inChannels, numAnchors, numConvs, groups));
     }
 
     /** torchvision's defaults: 4 convs per tower. */

@@ -26,10 +26,15 @@ public final class FcosRegressionHead extends Module {
     public record Outputs(Variable bboxRegression, Variable bboxCtrness) {}
 
     public FcosRegressionHead(int inChannels, int numAnchors, int numConvs) {
+        this(inChannels, numAnchors, numConvs, FcosTower.GROUPS);
+    }
+
+    /** With {@code groups} GroupNorm groups in the tower (torchvision: 32). */
+    public FcosRegressionHead(int inChannels, int numAnchors, int numConvs, int groups) {
         if (numAnchors < 1) throw new IllegalArgumentException("FCOS regression head: num_anchors must be >= 1, got " + numAnchors);
         this.inChannels = inChannels;
         this.numAnchors = numAnchors;
-        this.conv = register("conv", FcosTower.tower(inChannels, numConvs));
+        this.conv = register("conv", FcosTower.tower(inChannels, numConvs, groups));
         this.bboxReg = register("bbox_reg", FcosTower.conv3x3(inChannels, numAnchors * 4, 0f));
         this.bboxCtrness = register("bbox_ctrness", FcosTower.conv3x3(inChannels, numAnchors, 0f));
     }

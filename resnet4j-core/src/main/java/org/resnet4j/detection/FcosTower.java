@@ -15,20 +15,24 @@ import org.resnet4j.nn.Sequential;
 final class FcosTower {
     private FcosTower() {}
 
+    /** torchvision's GroupNorm groups in the head: 32, which at its 256 channels is 8 channels a group. */
+    static final int GROUPS = 32;
+
     /**
-     * numConvs x [conv3x3 (channels -> channels, bias), GroupNorm(32, channels), ReLU], as
+     * numConvs x [conv3x3 (channels -> channels, bias), GroupNorm(groups, channels), ReLU], as
      * torchvision's FCOSClassificationHead / FCOSRegressionHead build their {@code conv}
      * (Tian et al. 2019, Fig. 2: four convs per branch; GroupNorm as the FCOS code base uses, so the
      * head behaves the same at any batch size). Convs start as torchvision's: normal(std 0.01),
      * zero bias. State_dict {@code conv.0.weight}, {@code conv.0.bias}, {@code conv.1.weight},
      * {@code conv.1.bias} (GroupNorm), {@code conv.3...} and so on (ReLU has no state).
+     * torchvision's head has 32 groups ({@link #GROUPS}); a narrower head takes fewer.
      */
-    static Sequential tower(int channels, int numConvs) {
+    static Sequential tower(int channels, int numConvs, int groups) {
         if (numConvs < 0) throw new IllegalArgumentException("FCOS head: num_convs must be >= 0, got " + numConvs);
         Sequential s = new Sequential();
         for (int i = 0; i < numConvs; i++) {
             s.add(conv3x3(channels, channels, 0f));
-            s.add(new GroupNorm(32, channels));
+            s.add(new GroupNorm(groups, channels));
             s.add(new ReLU());
         }
         return s;

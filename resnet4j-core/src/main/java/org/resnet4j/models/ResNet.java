@@ -38,7 +38,7 @@ public final class ResNet extends Module {
     /** Whether basic blocks may be dilated ({@link #forDensePrediction}); torchvision's refuse. */
     private final boolean atrousBasic;
     private final int groups, baseWidth;
-    private int inplanes = 64, dilation = 1;
+    private int inplanes, dilation = 1;
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
     private final ReLU relu;
@@ -50,7 +50,7 @@ public final class ResNet extends Module {
 
     /** resnet50 = new ResNet(BOTTLENECK, [3, 4, 6, 3], 1, 64, config). */
     public ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c) {
-        this(block, layers, groups, widthPerGroup, c, false);
+        this(block, layers, groups, widthPerGroup, c, false, 64);
     }
 
     /**
@@ -60,27 +60,39 @@ public final class ResNet extends Module {
      * output stride 8. Bottleneck trunks are exactly torchvision's.
      */
     public static ResNet forDensePrediction(Block block, int[] layers, ModelConfig c) {
-        return new ResNet(block, layers, 1, 64, c, true);
+        return new ResNet(block, layers, 1, 64, c, true, 64);
     }
 
-    private ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c, boolean atrousBasic) {
+    /**
+     * torchvision's layout at another width: stem and stages at {@code width}, 2, 4 and 8 times
+     * it (x expansion) instead of 64/128/256/512, everything else as {@link #ResNet(Block, int[],
+     * int, int, ModelConfig)}; width 64 is torchvision's network. For detectors on small images,
+     * where the full widths cost far more than the few classes need.
+     */
+    public static ResNet narrow(Block block, int[] layers, int width, ModelConfig c) {
+        if (width < 1) throw new IllegalArgumentException("ResNet width must be >= 1, got " + width);
+        return new ResNet(block, layers, 1, 64, c, false, width);
+    }
+
+    private ResNet(Block block, int[] layers, int groups, int widthPerGroup, ModelConfig c, boolean atrousBasic, int width) {
         if (layers.length != 4) throw new IllegalArgumentException("ResNet needs 4 stage depths, got " + layers.length);
         this.block = block;
         this.atrousBasic = atrousBasic;
         this.groups = groups;
         this.baseWidth = widthPerGroup;
+        this.inplanes = width;
         boolean[] dil = c.replaceStrideWithDilation();
-        conv1 = register("conv1", new Conv2d(c.inChannels(), 64, 7, 2, 3));
-        bn1 = register("bn1", new BatchNorm2d(64));
+        conv1 = register("conv1", new Conv2d(c.inChannels(), width, 7, 2, 3));
+        bn1 = register("bn1", new BatchNorm2d(width));
         relu = register("relu", new ReLU());
         maxpool = register("maxpool", new MaxPool2d(3, 2, 1));
-        layer1 = register("layer1", makeLayer(64, layers[0], 1, false));
-        layer2 = register("layer2", makeLayer(128, layers[1], 2, dil[0]));
-        layer3 = register("layer3", makeLayer(256, layers[2], 2, dil[1]));
-        layer4 = register("layer4", makeLayer(512, layers[3], 2, dil[2]));
+        layer1 = register("layer1", makeLayer(width, layers[0], 1, false));
+        layer2 = register("layer2", makeLayer(2 * width, layers[1], 2, dil[0]));
+        layer3 = register("layer3", makeLayer(4 * width, layers[2], 2, dil[1]));
+        layer4 = register("layer4", makeLayer(8 * width, layers[3], 2, dil[2]));
         avgpool = register("avgpool", new AdaptiveAvgPool2d(1, 1));
         dropout = c.dropout() > 0 ? register("dropout", new Dropout(c.dropout())) : null;
-        fc = register("fc", new Linear(512 * block.expansion, c.numClasses()));
+        fc = register("fc", new Linear(8 * width * block.expansion, c.numClasses()));
         initWeights(this, c.zeroInitResidual());
     }
 

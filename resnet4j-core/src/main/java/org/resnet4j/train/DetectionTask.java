@@ -52,7 +52,7 @@ import org.resnet4j.tensor.Tensor;
  */
 public final class DetectionTask implements Task {
     /** The FCOS presets that train. */
-    static final List<String> MODELS = List.of("fcos_resnet18_fpn", "fcos_resnet50_fpn");
+    static final List<String> MODELS = List.of("fcos_resnet18_fpn", "fcos_resnet50_fpn", "fcos_resnet18w32_fpn");
     /** Problem lines printed when a COCO file is opened; the rest are counted. */
     private static final int PROBLEMS_SHOWN = 20;
 

@@ -20,6 +20,8 @@ import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.resnet4j.io.safetensors.SafeTensors;
 import org.resnet4j.models.ModelConfig;
 import org.resnet4j.models.Models;
@@ -61,9 +63,11 @@ class DetectionTrainingTest {
     private static final class Interrupt extends RuntimeException {}
 
     /** The loss falls; AP, AP50 and AP75 are logged each epoch and AP is the primary metric. */
-    @Test
-    void detectionTrainingLearnsScenes() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"fcos_resnet18_fpn", "fcos_resnet18w32_fpn"})
+    void detectionTrainingLearnsScenes(String model) throws Exception {
         TrainConfig c = tiny("learn");
+        c.model = model;
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         Trainer.Result r = new Trainer(c, new PrintStream(text)).fit();
         Path run = dir.resolve("runs/learn");
