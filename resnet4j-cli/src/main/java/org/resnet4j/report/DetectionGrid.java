@@ -9,11 +9,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.resnet4j.data.ImageDecoder;
 import org.resnet4j.data.dense.DenseTarget;
 import org.resnet4j.detection.Detections;
-import org.resnet4j.io.AtomicFile;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -77,25 +75,14 @@ public final class DetectionGrid {
      */
     public static void save(Path file, List<Tensor> images, List<Detections> detections, List<DenseTarget> truths, List<String> names,
                             int columns) throws IOException {
-        int n = images.size(), rows = (n + columns - 1) / columns;
-        BufferedImage[] cells = new BufferedImage[n];
-        int cellW = 0, cellH = 0;
-        for (int i = 0; i < n; i++) {
+        List<BufferedImage> cells = new java.util.ArrayList<>();
+        List<String> captions = new java.util.ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
             Tensor img = images.get(i);
             int scale = Math.max(1, (int) Math.ceil(256.0 / Math.min(img.dim(1), img.dim(2))));
-            cells[i] = draw(img, detections.get(i), names, truths.get(i), scale);
-            cellW = Math.max(cellW, cells[i].getWidth() + 10);
-            cellH = Math.max(cellH, cells[i].getHeight() + 24);
+            cells.add(draw(img, detections.get(i), names, truths.get(i), scale));
+            captions.add(detections.get(i).size() + " shown, " + truths.get(i).count() + " objects");
         }
-        BufferedImage out = new BufferedImage(columns * cellW, rows * cellH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = GridCanvas.open(out, 12);
-        for (int i = 0; i < n; i++) {
-            int x0 = (i % columns) * cellW + 5, y0 = (i / columns) * cellH + 4;
-            g.drawImage(cells[i], x0, y0, null);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(detections.get(i).size() + " shown, " + truths.get(i).count() + " objects", x0, y0 + cells[i].getHeight() + 15);
-        }
-        g.dispose();
-        AtomicFile.writeStream(file, os -> ImageIO.write(out, "png", os));
+        GridCanvas.save(file, cells, captions, columns, 12);
     }
 }

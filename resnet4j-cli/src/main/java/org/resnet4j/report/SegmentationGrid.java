@@ -1,6 +1,5 @@
 package org.resnet4j.report;
 
-import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -8,9 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.resnet4j.data.dense.DenseTarget;
-import org.resnet4j.io.AtomicFile;
 import org.resnet4j.segmentation.Masks;
 import org.resnet4j.tensor.Tensor;
 
@@ -30,32 +27,26 @@ public final class SegmentationGrid {
      */
     public static void save(Path file, List<Tensor> images, List<int[]> truths, List<int[]> predicted, int columns) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        int n = images.size(), rows = (n + columns - 1) / columns;
+        int n = images.size();
         if (n == 0 || truths.size() != n || predicted.size() != n) {
             throw new IllegalArgumentException("a grid needs as many masks and predictions as images, got " + n + ", " + truths.size() + ", " + predicted.size());
         }
-        int cellW = 0, cellH = 0;
-        BufferedImage[] left = new BufferedImage[n], right = new BufferedImage[n];
+        List<BufferedImage> cells = new java.util.ArrayList<>();
+        List<String> captions = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
             Tensor img = images.get(i);
             int scale = Math.max(1, (int) Math.ceil(128.0 / Math.min(img.dim(1), img.dim(2))));
-            left[i] = enlarge(Masks.overlay(img, scored(truths.get(i))), scale);
-            right[i] = enlarge(Masks.overlay(img, predicted.get(i)), scale);
-            cellW = Math.max(cellW, 2 * left[i].getWidth() + 4 + 12);
-            cellH = Math.max(cellH, left[i].getHeight() + 22);
+            BufferedImage left = enlarge(Masks.overlay(img, scored(truths.get(i))), scale);
+            BufferedImage right = enlarge(Masks.overlay(img, predicted.get(i)), scale);
+            BufferedImage pair = new BufferedImage(2 * left.getWidth() + 4, left.getHeight(), BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = GridCanvas.open(pair, 11);
+            g.drawImage(left, 0, 0, null);
+            g.drawImage(right, left.getWidth() + 4, 0, null);
+            g.dispose();
+            cells.add(pair);
+            captions.add(String.format(Locale.ROOT, "truth | predicted, %.1f%% of pixels right", 100 * accuracy(truths.get(i), predicted.get(i))));
         }
-        BufferedImage out = new BufferedImage(columns * cellW, rows * cellH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = GridCanvas.open(out, 11);
-        for (int i = 0; i < n; i++) {
-            int x0 = (i % columns) * cellW + 6, y0 = (i / columns) * cellH + 4;
-            g.drawImage(left[i], x0, y0, null);
-            g.drawImage(right[i], x0 + left[i].getWidth() + 4, y0, null);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format(Locale.ROOT, "truth | predicted, %.1f%% of pixels right", 100 * accuracy(truths.get(i), predicted.get(i))),
-                    x0, y0 + left[i].getHeight() + 15);
-        }
-        g.dispose();
-        AtomicFile.writeStream(file, os -> ImageIO.write(out, "png", os));
+        GridCanvas.save(file, cells, captions, columns, 11);
     }
 
     /** Scored pixels predicted as their class; 1 where nothing is scored. */

@@ -280,7 +280,7 @@ class CliTest {
         for (String f : new String[] {"loss.png", "miou.png", "metrics.jsonl", "predictions.png", "checkpoints/best.safetensors"}) {
             assertTrue(java.nio.file.Files.size(run.resolve(f)) > 0, f);
         }
-        assertEquals(3 * (2 * 128 + 16), javax.imageio.ImageIO.read(run.resolve("predictions.png").toFile()).getWidth(),
+        assertEquals(3 * (2 * 128 + 4 + 10), javax.imageio.ImageIO.read(run.resolve("predictions.png").toFile()).getWidth(),
                 "three test images a row, truth beside prediction, 64 pixels drawn at 2x");
         // eval on the checkpoint: per-class IoU, and the mIoU the run logged for the same weights
         r = run("eval", "--checkpoint", run.resolve("checkpoints/best.safetensors").toString(), "--test-subset", "8");
