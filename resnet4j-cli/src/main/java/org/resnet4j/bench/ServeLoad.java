@@ -84,6 +84,12 @@ public final class ServeLoad {
                 bare.put("round", round + 1);
                 offline.add(bare);
                 out.accept(bare);
+                if (s.clients().contains(1)) {
+                    Map<String, Object> pairs = paired(predictor, load, size, s.seconds());
+                    pairs.put("round", round + 1);
+                    offline.add(pairs);
+                    out.accept(pairs);
+                }
                 for (int c : s.clients()) {
                     Map<String, Object> r = load.closedLoop(c, s.seconds());
                     r.put("round", round + 1);
@@ -126,6 +132,41 @@ public final class ServeLoad {
         return r;
     }
 
+    /**
+     * What the server adds at one client, measured in pairs: a bare forward, then the same image
+     * served, over and over, and the median of the differences. Drift in the forward's own speed
+     * (on a shared machine a resnet50 forward's p50 moves by several ms between minutes, more than
+     * the path costs) falls on both halves of a pair alike, where two p50s measured a minute apart
+     * carry it whole. Each bare forward ends as a batch in the server does ({@link Parallel#rest}),
+     * so neither half starts beside spinning compute workers.
+     */
+    private static Map<String, Object> paired(Predictor p, Load load, int size, double seconds) {
+        List<Tensor> x = List.of(Tensor.uniform(7, 0, 1, 3, size, size));
+        List<Double> added = new ArrayList<>();
+        int failed = 0;
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < end || added.size() < 3) {
+            long t0 = System.nanoTime();
+            p.logits(x);
+            Parallel.rest();
+            double bare = (System.nanoTime() - t0) / 1e6;
+            Load.Sample served = load.send();
+            if (served.status() != 200) {
+                if (++failed > 10) throw new IllegalStateException("the server answered " + served.status() + " to a lone request");
+                continue;
+            }
+            added.add(served.millis() - bare);
+        }
+        double[] sorted = added.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("what", "served minus bare forward, paired");
+        r.put("pairs", sorted.length);
+        r.put("p25_added_ms", round(percentile(sorted, 25)));
+        r.put("p50_added_ms", round(percentile(sorted, 50)));
+        r.put("p75_added_ms", round(percentile(sorted, 75)));
+        return r;
+    }
+
     /** Medians over rounds, and the serving targets' ratios: served / offline throughput, added latency at one client. */
     private static Map<String, Object> summary(Settings s, List<Map<String, Object>> offline, List<Map<String, Object>> served) {
         List<Map<String, Object>> bench = offline.stream().filter(r -> r.containsKey("img_per_s")).toList();
@@ -145,7 +186,11 @@ public final class ServeLoad {
             sustained = Math.max(sustained, t);
             r.put("served_vs_offline_at_" + c + "_clients", round(t / batched));
         }
-        if (s.clients().contains(1)) r.put("added_ms_at_1_client", round(medianOf(served, 1, "p50_ms") - bareP50));
+        if (s.clients().contains(1)) {
+            r.put("added_ms_at_1_client", round(medianOf(served, 1, "p50_ms") - bareP50));
+            r.put("added_ms_at_1_client_paired", median(offline.stream().filter(x -> x.containsKey("p50_added_ms"))
+                    .mapToDouble(x -> (double) x.get("p50_added_ms")).toArray()));
+        }
         r.put("sustained_req_per_s", sustained);
         r.put("threads", Parallel.threads());
         return r;

@@ -33,7 +33,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-request-batch", description = "Most images one v2 request may carry, checked against its declared shape "
             + "before anything is allocated (default: --max-batch).") Integer maxRequestBatch;
     @Option(names = "--max-delay-ms", defaultValue = "5", description = "Longest a request waits for company (default ${DEFAULT-VALUE}).") int maxDelay;
-    @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per model; more get 503 (default ${DEFAULT-VALUE}).") int queue;
+    @Option(names = "--queue", defaultValue = "64", description = "Images a model may hold, waiting or in its running batch; more get 503 (default ${DEFAULT-VALUE}).") int queue;
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body (default ${DEFAULT-VALUE}).") long maxBody;
     @Option(names = "--max-in-flight", defaultValue = "128", description = "Most inference requests being read, parsed, decoded, queued "
             + "or run at once; more get 503 before their body is read (default ${DEFAULT-VALUE}).") int maxInFlight;

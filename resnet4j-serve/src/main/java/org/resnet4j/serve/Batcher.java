@@ -3,9 +3,9 @@ package org.resnet4j.serve;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -18,8 +18,9 @@ import org.resnet4j.tensor.Tensor;
  * up to {@code maxBatch} images, and runs them as one forward pass. It waits only when there is
  * company to wait for: when no more images than the batch already holds have been in the server at
  * once during the last second or two, the batch runs at once, so that a lone client pays no
- * batching delay (Triton's max_queue_delay, by contrast, is paid by every request alone). A full queue refuses at once
- * ({@link #submit} returns null: the server answers 503) rather than building a backlog; a
+ * batching delay (Triton's max_queue_delay, by contrast, is paid by every request alone). A model
+ * that holds its capacity of images, queued or running, refuses at once ({@link #submit} returns
+ * null: the server answers 503) rather than building a backlog; a
  * request whose deadline passed, or whose client went away, is dropped before its batch runs.
  */
 final class Batcher implements AutoCloseable {
@@ -45,7 +46,9 @@ final class Batcher implements AutoCloseable {
     private final Function<List<Tensor>, float[][]> forward;
     private final int maxBatch;
     private final long maxDelayNanos;
-    private final BlockingQueue<Job> queue;
+    private final BlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+    /** Most images the model holds at once, queued or running. */
+    private final int capacity;
     private final ServeMetrics metrics;
     private final Thread worker;
     private volatile boolean stopping;
@@ -65,7 +68,7 @@ final class Batcher implements AutoCloseable {
         this.forward = forward;
         this.maxBatch = maxBatch;
         this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMillis);
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.capacity = queueCapacity;
         this.metrics = metrics;
         this.worker = Thread.ofPlatform().name("resnet4j-batcher-" + name).daemon().start(this::run);
     }
@@ -75,16 +78,25 @@ final class Batcher implements AutoCloseable {
     /** Orders submit's offer against close's flag, so no request is queued after the worker's last look. */
     private final Object admission = new Object();
 
-    /** Queues a request; null when the queue is full, or the batcher is stopping or has died. */
+    /**
+     * Queues a request; null when the model already holds {@code capacity} images (queued or in the
+     * running batch), or the batcher is stopping or has died. The bound counts the running batch
+     * too, so that what an accepted request waits for is at most {@code capacity} images' work,
+     * however hard the server is pushed: under overload the accepted requests wait what a closed
+     * loop of {@code capacity} one-image clients waits, not that plus a batch. A request larger
+     * than the capacity alone is let in when the model holds nothing, so every valid request can
+     * be served.
+     */
     Job submit(List<Tensor> images, long deadlineNanos) {
         Job j = new Job(images, deadlineNanos);
         int n = j.images.size();
         synchronized (admission) {
-            if (stopping || died != null || !queue.offer(j)) return null;
+            int held = inServer.get();
+            if (stopping || died != null || (held > 0 && held + n > capacity)) return null;
+            peakNow.accumulateAndGet(inServer.addAndGet(n), Math::max);
+            j.result.whenComplete((r, e) -> inServer.addAndGet(-n));
+            queue.add(j);
         }
-        int now = inServer.addAndGet(n);
-        peakNow.accumulateAndGet(now, Math::max);
-        j.result.whenComplete((r, e) -> inServer.addAndGet(-n));
         return j;
     }
 

@@ -48,7 +48,8 @@ public final class InferenceServer implements AutoCloseable {
      * @param port port, 0 for any free one
      * @param maxBatch most images per forward pass
      * @param maxDelayMillis longest a request waits for others to batch with
-     * @param queue requests that may wait; more are refused with 503
+     * @param queue images a model may hold at once, waiting or in its running batch; more are
+     *     refused with 503 (so an accepted request waits for at most this many images' work)
      * @param maxBodyBytes largest request body; more is refused with 413
      * @param timeoutMillis a request's deadline from its arrival
      * @param maxRequestBatch most images one v2 request may carry: checked against the declared
@@ -87,7 +88,7 @@ public final class InferenceServer implements AutoCloseable {
             this(host, port, maxBatch, maxDelayMillis, queue, maxBodyBytes, timeoutMillis, maxBatch);
         }
 
-        /** 127.0.0.1:8080, batches of 16 within 5 ms, 64 queued, 16 MiB bodies, 30 s deadline, 16 images per request. */
+        /** 127.0.0.1:8080, batches of 16 within 5 ms, 64 images held per model, 16 MiB bodies, 30 s deadline, 16 images per request. */
         public static Options defaults() {
             return new Options("127.0.0.1", 8080, 16, 5, 64, 16L << 20, 30_000, 16);
         }
@@ -569,7 +570,7 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(503, "the batch worker of '" + m.name() + "' stopped: " + batcher.failure(), Map.of("Retry-After", "1"));
         }
         if (job == null && !ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
-        if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full (" + options.queue() + " requests); retry shortly", Map.of("Retry-After", "1"));
+        if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full: it holds " + options.queue() + " images, waiting or running (--queue); retry shortly", Map.of("Retry-After", "1"));
         try {
             float[][] out = job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             timeline.mark(ServeMetrics.Timeline.QUEUE, job.startedNanos);

@@ -1,6 +1,8 @@
 package org.resnet4j.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -54,5 +56,42 @@ class BatcherTest {
         // five in the server at once: the four that queued behind the first run as one batch, the
         // batch fills to 4 at once, without waiting the 60 s delay
         assertEquals(List.of(1, 4), sizes);
+    }
+
+    @Test
+    void theCapacityCountsTheRunningBatchAndLetsAnOversizedRequestInAlone() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1), release = new CountDownLatch(1);
+        int capacity = 3;
+        try (Batcher b = new Batcher(x -> {
+            entered.countDown();
+            try {
+                release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new float[x.size()][1];
+        }, 1, 0, capacity, new ServeMetrics(), "t")) {
+            List<Batcher.Job> jobs = new ArrayList<>();
+            jobs.add(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR));
+            assertTrue(entered.await(20, TimeUnit.SECONDS), "the first batch runs");
+            // one image running: capacity - 1 more may wait, and no more, though the queue is empty of others
+            for (int i = 1; i < capacity; i++) jobs.add(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR));
+            assertEquals(capacity - 1, b.queued());
+            assertNull(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR), "the running image counts against the capacity");
+            release.countDown();
+            for (Batcher.Job j : jobs) j.result.get(20, TimeUnit.SECONDS);
+            // all answered: a request of more images than the capacity gets in alone
+            List<Tensor> large = new ArrayList<>();
+            for (int i = 0; i <= capacity; i++) large.add(Tensor.zeros(1, 2, 2));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            Batcher.Job big = null;
+            while (big == null && System.nanoTime() < until) {
+                big = b.submit(large, FAR); // null only until the last answer's bookkeeping has run
+                if (big == null) Thread.sleep(5);
+            }
+            assertNotNull(big, "an oversized request is let in when the model holds nothing");
+            assertNull(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR), "and nothing beside it");
+            assertEquals(capacity + 1, big.result.get(20, TimeUnit.SECONDS).length);
+        }
     }
 }

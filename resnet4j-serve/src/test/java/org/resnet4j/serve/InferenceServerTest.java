@@ -368,7 +368,8 @@ class InferenceServerTest {
     @Test
     void aFullQueueAnswers503AndShutdownAnswersEveryQueuedRequest() throws Exception {
         GatedModel model = new GatedModel();
-        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(1, 0, 2));
+        // the model holds 3 images: the one running and two waiting; a fourth is refused
+        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(1, 0, 3));
         ExecutorService pool = Executors.newFixedThreadPool(4);
         String body = inferBody(images(1, 1));
         Future<HttpResponse<String>> running = pool.submit(() -> post(s, "/v2/models/shapes/infer", "application/json", body.getBytes()));
