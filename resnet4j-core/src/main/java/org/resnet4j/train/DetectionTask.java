@@ -171,22 +171,13 @@ public final class DetectionTask implements Task {
                 .onSkip(e -> out.println("skipped unreadable training image: " + e.getMessage()));
         DenseLoader testLoader = new DenseLoader(d.test(), testIdx, (e, rng) -> e, c.batchSize, false, false, c.seed, c.workers).unstacked()
                 .onSkip(e -> out.println("skipped unreadable test image: " + e.getMessage()));
-        return new Run<>() {
-            @Override public Module model() { return model; }
-            // the reference's default (--wd 1e-4)
-            @Override public double defaultWeightDecay() { return 1e-4; }
-
+        return new DenseRun(c, model, classes, trainLoader, testLoader, trainIdx.length, testIdx.length, c.imageSize) {
             @Override
             public String describe() {
                 return String.format(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, min_size %d max_size %d, %,d parameters (%,d trainable), %d threads",
-                        c.model, c.data, trainIdx.length, testIdx.length, classes.size(), model.options().minSize(), model.options().maxSize(),
-                        model.parameterCount(), model.trainableParameterCount(), c.threads);
+                        c.model, c.data, trainIdx.length, testIdx.length, classes.size(), ((Fcos) model).options().minSize(), ((Fcos) model).options().maxSize(),
+                        model.parameterCount(), ((Fcos) model).trainableParameterCount(), c.threads);
             }
-
-            @Override public int trainSize() { return trainIdx.length; }
-            @Override public long batchesPerEpoch() { return trainLoader.batchesPerEpoch(); }
-            @Override public Iterable<DenseLoader.DenseBatch> epoch(int epoch) { return trainLoader.epoch(epoch); }
-            @Override public int size(DenseLoader.DenseBatch b) { return b.size(); }
 
             @Override
             public Step step(Module m, DenseLoader.DenseBatch b, TrainConfig cfg) {
@@ -200,32 +191,11 @@ public final class DetectionTask implements Task {
             }
 
             @Override
-            public Map<String, Object> checkpointConfig() {
-                Map<String, Object> cfg = c.toMap();
-                cfg.put(TrainedModel.CLASSES, classes);
-                cfg.put(TrainedModel.IN_CHANNELS, 3);
-                cfg.put(TrainedModel.IMAGE_SIZE, c.imageSize);
-                return cfg;
-            }
-
-            @Override public int skippedTrain() { return trainLoader.skipped(); }
-            @Override public int skippedTest() { return testLoader.skipped(); }
-
-            @Override
             public String skippedSummary() {
-                String files = ClassificationTask.skippedSummary(skippedTrain(), trainIdx.length, skippedTest(), testIdx.length);
+                String files = super.skippedSummary();
                 if (d.problems().isEmpty()) return files;
                 String anns = d.problems().size() + " annotation" + (d.problems().size() == 1 ? "" : "s") + " unusable, skipped";
                 return files.isEmpty() ? anns : files + "; " + anns;
-            }
-
-            @Override public DataSources.Source source() { return null; }
-
-            @Override
-            public void close() {
-                try (trainLoader; testLoader) {
-                    // closes both loaders
-                }
             }
         };
     }

@@ -70,26 +70,19 @@ public final class SegmentationTask implements Task {
                         .then(DenseTransforms.randomCrop(crop, crop)).then(norm)
                 : DenseTransforms.randomShorterSide(base, base).then(DenseTransforms.randomCrop(crop, crop)).then(norm);
         int[] trainIdx = pick(train.size(), c.trainSubset, c.seed), testIdx = pick(test.size(), c.testSubset, c.seed + 1);
-        DenseLoader trainLoader = new DenseLoader(train, trainIdx, trainTf, c.batchSize, true, true, c.seed, c.workers);
+        DenseLoader trainLoader = new DenseLoader(train, trainIdx, trainTf, c.batchSize, true, true, c.seed, c.workers)
+                .onSkip(e -> out.println("skipped unreadable training image: " + e.getMessage()));
         // images of different sizes cannot share a batch: VOC is evaluated one at a time, as the reference does
-        DenseLoader testLoader = new DenseLoader(test, testIdx, evalTf, equalSizes ? c.batchSize : 1, false, false, c.seed, c.workers);
+        DenseLoader testLoader = new DenseLoader(test, testIdx, evalTf, equalSizes ? c.batchSize : 1, false, false, c.seed, c.workers)
+                .onSkip(e -> out.println("skipped unreadable test image: " + e.getMessage()));
         int k = classes.size();
-        return new Run<>() {
-            @Override public Module model() { return model; }
-            // the reference's default (--wd 1e-4)
-            @Override public double defaultWeightDecay() { return 1e-4; }
-
+        return new DenseRun(c, model, classes, trainLoader, testLoader, trainIdx.length, testIdx.length, base) {
             @Override
             public String describe() {
                 return String.format(Locale.ROOT, "%s on %s: %d train / %d test images, %d classes, base %d crop %d%s, %,d parameters, %d threads",
                         c.model, c.data, trainIdx.length, testIdx.length, k, base, crop, c.auxLoss ? ", aux loss" : "",
                         model.parameterCount(), c.threads);
             }
-
-            @Override public int trainSize() { return trainIdx.length; }
-            @Override public long batchesPerEpoch() { return trainLoader.batchesPerEpoch(); }
-            @Override public Iterable<DenseLoader.DenseBatch> epoch(int epoch) { return trainLoader.epoch(epoch); }
-            @Override public int size(DenseLoader.DenseBatch b) { return b.size(); }
 
             @Override
             public Step step(Module m, DenseLoader.DenseBatch b, TrainConfig cfg) {
@@ -103,27 +96,6 @@ public final class SegmentationTask implements Task {
             @Override
             public Scores evaluate(Module m) {
                 return SegmentationTask.evaluate(m, testLoader, classes);
-            }
-
-            @Override
-            public Map<String, Object> checkpointConfig() {
-                Map<String, Object> cfg = c.toMap();
-                cfg.put(TrainedModel.CLASSES, classes);
-                cfg.put(TrainedModel.IN_CHANNELS, 3);
-                cfg.put(TrainedModel.IMAGE_SIZE, base);
-                return cfg;
-            }
-
-            @Override public int skippedTrain() { return 0; }
-            @Override public int skippedTest() { return 0; }
-            @Override public String skippedSummary() { return ""; }
-            @Override public DataSources.Source source() { return null; }
-
-            @Override
-            public void close() {
-                try (trainLoader; testLoader) {
-                    // closes both loaders
-                }
             }
         };
     }
