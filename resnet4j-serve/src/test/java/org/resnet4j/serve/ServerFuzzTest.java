@@ -138,8 +138,17 @@ class ServerFuzzTest {
         float[] x = Tensor.uniform(7, -1, 1, 3, 32, 32).data();
         List<Float> data = new ArrayList<>();
         for (float v : x) data.add(Math.round(v * 100) / 100f); // short literals: more of the body is structure to mutate
-        return Json.write(Map.of("id", "f", "inputs", List.of(Map.of("name", "input", "datatype", "FP32", "shape", List.of(1, 3, 32, 32),
-                "data", data)))).getBytes(StandardCharsets.UTF_8);
+        // ordered maps: Map.of's iteration order changes from one JVM to the next, and with it the
+        // seed body and every mutation of it, so the answers' split would move between runs
+        Map<String, Object> input = new java.util.LinkedHashMap<>();
+        input.put("name", "input");
+        input.put("datatype", "FP32");
+        input.put("shape", List.of(1, 3, 32, 32));
+        input.put("data", data);
+        Map<String, Object> request = new java.util.LinkedHashMap<>();
+        request.put("id", "f");
+        request.put("inputs", List.of(input));
+        return Json.write(request).getBytes(StandardCharsets.UTF_8);
     }
 
     private static byte[] binaryBody() {
