@@ -61,7 +61,14 @@ final class Batcher implements AutoCloseable {
     private volatile long windowStart = System.nanoTime();
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    /** A batcher whose worker runs every batch. */
     Batcher(Function<List<Tensor>, float[][]> forward, int maxBatch, int maxDelayMillis, int queueCapacity, ServeMetrics metrics, String name) {
+        this(forward, maxBatch, maxDelayMillis, queueCapacity, metrics, name, false);
+    }
+
+    /** @param loneInline run a lone request's forward pass on the thread that submits it (see {@link #submit}) */
+    Batcher(Function<List<Tensor>, float[][]> forward, int maxBatch, int maxDelayMillis, int queueCapacity, ServeMetrics metrics, String name,
+            boolean loneInline) {
         if (maxBatch < 1 || maxDelayMillis < 0 || queueCapacity < 1) {
             throw new IllegalArgumentException("max batch must be >= 1, max delay >= 0 ms and queue >= 1; got " + maxBatch + ", " + maxDelayMillis + ", " + queueCapacity);
         }
@@ -69,6 +76,7 @@ final class Batcher implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMillis);
         this.capacity = queueCapacity;
+        this.loneInline = loneInline;
         this.metrics = metrics;
         this.worker = Thread.ofPlatform().name("resnet4j-batcher-" + name).daemon().start(this::run);
     }
@@ -90,15 +98,43 @@ final class Batcher implements AutoCloseable {
     Job submit(List<Tensor> images, long deadlineNanos) {
         Job j = new Job(images, deadlineNanos);
         int n = j.images.size();
+        boolean alone;
         synchronized (admission) {
             int held = inServer.get();
             if (stopping || died != null || (held > 0 && held + n > capacity)) return null;
+            // nothing else in the model (so the worker is idle) and no company lately: the batch
+            // the worker would form is this request alone, run at once
+            alone = loneInline && held == 0 && recentConcurrency() <= n && !Thread.currentThread().isVirtual();
             peakNow.accumulateAndGet(inServer.addAndGet(n), Math::max);
             j.result.whenComplete((r, e) -> inServer.addAndGet(-n));
-            queue.add(j);
+            if (!alone) queue.add(j);
+        }
+        if (alone) {
+            // run it on the caller's thread: the hand-off to the worker and back costs two thread
+            // wake-ups, each 0.1-0.3 ms on an idle 2-core machine, more than the rest of the path;
+            // the worker, should a request arrive meanwhile, waits for this forward to end
+            if (forwardLock.tryLock()) {
+                try {
+                    runBatch(List.of(j));
+                } finally {
+                    forwardLock.unlock();
+                }
+                if (queue.isEmpty()) Parallel.rest();
+            } else {
+                queue.add(j); // the worker took a newer request first: this one waits its turn
+            }
         }
         return j;
     }
+
+    /**
+     * Whether a lone request's forward pass runs on its own (platform) request thread rather than
+     * the worker's. Each thread that ran one keeps the convolution kernels' scratch arrays while
+     * it lives (idle request threads end after 30 s).
+     */
+    private final boolean loneInline;
+    /** Held by whichever thread runs a forward pass: the model runs one batch at a time. */
+    private final java.util.concurrent.locks.ReentrantLock forwardLock = new java.util.concurrent.locks.ReentrantLock();
 
     /** How many images have lately been in the server at once: what a batch can hope to gather. */
     int recentConcurrency() {
@@ -111,8 +147,11 @@ final class Batcher implements AutoCloseable {
     }
 
     int queued() {
-        return queue.size() + (carried != null ? 1 : 0);
+        return queue.size() + (carried != null ? 1 : 0) + (holding != null ? 1 : 0);
     }
+
+    /** The job the worker has taken while it waits for a lone request's forward pass to end. */
+    private volatile Job holding;
 
     /** Whether the worker is running (false after close, or when it died: see {@link #failure}). */
     boolean healthy() {
@@ -134,6 +173,7 @@ final class Batcher implements AutoCloseable {
                 died = t;
             }
             if (carried != null) carried.result.completeExceptionally(t);
+            if (holding != null) holding.result.completeExceptionally(t);
             for (Job j; (j = queue.poll()) != null; ) j.result.completeExceptionally(t);
         }
     }
@@ -144,22 +184,32 @@ final class Batcher implements AutoCloseable {
                 Job first = carried != null ? carried : queue.poll(100, TimeUnit.MILLISECONDS);
                 carried = null;
                 if (first == null) continue;
-                List<Job> batch = new ArrayList<>(List.of(first));
-                int images = first.images.size();
-                long until = System.nanoTime() + maxDelayNanos;
-                while (images < maxBatch) {
-                    // no company expected: take only what is already queued
-                    long left = images >= recentConcurrency() ? 0 : until - System.nanoTime();
-                    Job next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
-                    if (next == null) break;
-                    if (!Arrays.equals(next.shape(), first.shape()) || images + next.images.size() > maxBatch) {
-                        carried = next;
-                        break;
+                // the model may be running a lone request on its own thread: wait for it before
+                // forming the batch, so that the batch takes in what queued meanwhile (and count
+                // the job in hand as queued until then)
+                holding = first;
+                forwardLock.lock();
+                try {
+                    holding = null;
+                    List<Job> batch = new ArrayList<>(List.of(first));
+                    int images = first.images.size();
+                    long until = System.nanoTime() + maxDelayNanos;
+                    while (images < maxBatch) {
+                        // no company expected: take only what is already queued
+                        long left = images >= recentConcurrency() ? 0 : until - System.nanoTime();
+                        Job next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+                        if (next == null) break;
+                        if (!Arrays.equals(next.shape(), first.shape()) || images + next.images.size() > maxBatch) {
+                            carried = next;
+                            break;
+                        }
+                        batch.add(next);
+                        images += next.images.size();
                     }
-                    batch.add(next);
-                    images += next.images.size();
+                    runBatch(batch);
+                } finally {
+                    forwardLock.unlock();
                 }
-                runBatch(batch);
                 // nothing waits: let the compute workers park rather than spin beside the
                 // request threads that read and answer (see Parallel.rest)
                 if (carried == null && queue.isEmpty()) Parallel.rest();

@@ -121,6 +121,13 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /**
+     * A lone request (nothing else in its model, no company lately) runs its forward pass on its
+     * own request thread instead of handing it to the batch worker and waiting to be woken with
+     * the answer (system property resnet4j.serve.loneInline, default true).
+     */
+    static final boolean LONE_INLINE = Boolean.parseBoolean(System.getProperty("resnet4j.serve.loneInline", "true"));
+
+    /**
      * Slow clients: the JDK's server disconnects a client that has not sent its whole request (head
      * and body) within {@code sun.net.httpserver.maxReqTime} seconds, or not taken its whole answer
      * within {@code sun.net.httpserver.maxRspTime}; both are off by default, so a client that
@@ -191,7 +198,7 @@ public final class InferenceServer implements AutoCloseable {
         for (ServedModel m : served) {
             if (models.putIfAbsent(m.name(), m) != null) throw new IllegalArgumentException("two models named '" + m.name() + "'");
             Predictor p = m.predictor();
-            Batcher b = new Batcher(p::logits, o.maxBatch(), o.maxDelayMillis(), o.queue(), metrics, m.name());
+            Batcher b = new Batcher(p::logits, o.maxBatch(), o.maxDelayMillis(), o.queue(), metrics, m.name(), LONE_INLINE);
             batchers.put(m.name(), b);
             metrics.queue(m.name(), b::queued);
             metrics.worker(m.name(), b::failure);

@@ -60,12 +60,14 @@ class BatcherTest {
 
     @Test
     void theCapacityCountsTheRunningBatchAndLetsAnOversizedRequestInAlone() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1), release = new CountDownLatch(1);
+        CountDownLatch entered = new CountDownLatch(1);
+        // each forward pass waits for the gate in place when it starts
+        java.util.concurrent.atomic.AtomicReference<CountDownLatch> gate = new java.util.concurrent.atomic.AtomicReference<>(new CountDownLatch(1));
         int capacity = 3;
         try (Batcher b = new Batcher(x -> {
             entered.countDown();
             try {
-                release.await(20, TimeUnit.SECONDS);
+                gate.get().await(20, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -74,12 +76,14 @@ class BatcherTest {
             List<Batcher.Job> jobs = new ArrayList<>();
             jobs.add(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR));
             assertTrue(entered.await(20, TimeUnit.SECONDS), "the first batch runs");
-            // one image running: capacity - 1 more may wait, and no more, though the queue is empty of others
+            // one image running: capacity - 1 more may wait, and no more
             for (int i = 1; i < capacity; i++) jobs.add(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR));
             assertEquals(capacity - 1, b.queued());
             assertNull(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR), "the running image counts against the capacity");
-            release.countDown();
+            gate.getAndSet(new CountDownLatch(0)).countDown(); // open from now on
             for (Batcher.Job j : jobs) j.result.get(20, TimeUnit.SECONDS);
+            CountDownLatch second = new CountDownLatch(1);
+            gate.set(second); // the next forward pass waits again
             // all answered: a request of more images than the capacity gets in alone
             List<Tensor> large = new ArrayList<>();
             for (int i = 0; i <= capacity; i++) large.add(Tensor.zeros(1, 2, 2));
@@ -91,7 +95,38 @@ class BatcherTest {
             }
             assertNotNull(big, "an oversized request is let in when the model holds nothing");
             assertNull(b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR), "and nothing beside it");
+            second.countDown();
             assertEquals(capacity + 1, big.result.get(20, TimeUnit.SECONDS).length);
         }
+    }
+
+    @Test
+    void aLoneRequestRunsOnItsOwnThreadAndOneThatFindsCompanyOnTheWorkersAfterIt() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1), release = new CountDownLatch(1);
+        List<String> ranOn = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (Batcher b = new Batcher(x -> {
+            ranOn.add(Thread.currentThread().getName());
+            entered.countDown();
+            try {
+                release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new float[x.size()][1];
+        }, 4, 0, 16, new ServeMetrics(), "t", true)) {
+            Thread lone = Thread.ofPlatform().name("lone-request").start(() -> {
+                Batcher.Job j = b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR);
+                assertTrue(j.result.isDone(), "answered by the time submit returns: it ran on this thread");
+            });
+            assertTrue(entered.await(20, TimeUnit.SECONDS));
+            // the model holds the lone request: this one is queued for the worker, which waits
+            // for the running forward to end before it runs its own
+            Batcher.Job second = b.submit(List.of(Tensor.zeros(1, 2, 2)), FAR);
+            assertTrue(!second.result.isDone() && b.queued() + ranOn.size() >= 1);
+            release.countDown();
+            lone.join(20_000);
+            second.result.get(20, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of("lone-request", "resnet4j-batcher-t"), ranOn);
     }
 }

@@ -137,7 +137,12 @@ class InferenceServerTest {
         assertEquals(415, post(s, "/v2/models/shapes/infer", "text/plain", good.getBytes()).statusCode());
         assertEquals(413, post(s, "/v2/models/shapes/infer", "application/json", new byte[(1 << 20) + 1]).statusCode());
         assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", good.getBytes()).statusCode(), "still serving");
+        // a request is counted once its answer is written, which the client may see first
         String metrics = get(s, "/metrics").body();
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !metrics.contains("resnet4j_request_duration_seconds_count 10")
+                && System.nanoTime() < until; Thread.sleep(10)) {
+            metrics = get(s, "/metrics").body();
+        }
         assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"400\"} 6"), metrics);
         assertTrue(metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"200\"} 2"), metrics);
         assertTrue(metrics.contains("resnet4j_batch_size_count 2") && metrics.contains("resnet4j_queue_depth{model=\"shapes\"} 0"), metrics);
@@ -250,7 +255,9 @@ class InferenceServerTest {
     @Test
     void concurrentRequestsShareForwardPasses() throws Exception {
         Module model = resnet8();
-        InferenceServer s = serve(model, InferenceServer.Options.defaults().withBatching(8, 300, 64));
+        // each forward pass takes 200 ms more: the first request (run at once, alone) is still in
+        // the model when the others arrive, so they have company to batch with
+        InferenceServer s = serve(new SlowModel(model, 200), InferenceServer.Options.defaults().withBatching(8, 300, 64));
         int n = 8;
         ExecutorService pool = Executors.newFixedThreadPool(n);
         List<Future<HttpResponse<String>>> answers = new ArrayList<>();
@@ -344,6 +351,27 @@ class InferenceServerTest {
             assertTrue(metrics.contains("resnet4j_batch_failures_total{error=\"" + e.getClass().getName() + "\"} 1"), metrics);
             assertTrue(metrics.contains("resnet4j_worker_up{model=\"shapes\"} 1"), metrics);
             s.close();
+        }
+    }
+
+    /** A model that takes {@code millis} longer than the one it wraps, with the same outputs. */
+    static final class SlowModel extends Module {
+        private final Module inner;
+        private final long millis;
+
+        SlowModel(Module inner, long millis) {
+            this.inner = register("inner", inner);
+            this.millis = millis;
+        }
+
+        @Override
+        public Variable forward(Variable x) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return inner.forward(x);
         }
     }
 

@@ -136,7 +136,12 @@ class RequestPathTest {
                 assertEquals(200, read(in).status());
             }
         }
+        // counted once each answer is written, which the client may read first
         String m = metrics();
+        for (long until = System.nanoTime() + 10_000_000_000L; !m.contains("resnet4j_request_stage_requests_total 3") && System.nanoTime() < until; ) {
+            Thread.sleep(10);
+            m = metrics();
+        }
         assertTrue(m.contains("resnet4j_request_stage_requests_total 3"), m);
         for (String stage : ServeMetrics.Timeline.STAGES) {
             assertTrue(m.contains("resnet4j_request_stage_seconds_total{stage=\"" + stage + "\"} "), stage + " in\n" + m);
