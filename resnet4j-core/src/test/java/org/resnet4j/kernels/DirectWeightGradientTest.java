@@ -1,0 +1,77 @@
+package org.resnet4j.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Backward-weight by columns (output channels in lanes, {@link DirectWeightGradient}) against the
+ * scalar reference at every width, whichever form this machine's register file picks: shapes
+ * from the kernel's own panel width and tap block, batches that end inside a flush group, widths
+ * on and off the vector length, and the same bits on every call and thread count.
+ */
+class DirectWeightGradientTest extends KernelTestBase {
+    static Stream<Arguments> shapes() {
+        int co = DirectWeightGradient.COLUMNS, g = DirectWeightGradient.IMAGES_PER_FLUSH;
+        int ci = DirectWeightGradient.TAPS / 3;  // the fewest input channels whose 9 taps fill whole tap blocks
+        int l = Hardware.LANES;
+        return Stream.of(Arguments.of(1, ci, 5, 7, co), Arguments.of(g + 1, 8 * ci, 8, 8, co),
+                Arguments.of(2, 3 * ci, l - 1, l + 1, 2 * co), Arguments.of(2 * g + 3, 16, 6, 2 * l + 3, co),
+                Arguments.of(3, ci, 1, 1, 3 * co), Arguments.of(2, 16, 32, 32, 16 / co * co + co));
+    }
+
+    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")
+    @MethodSource("shapes")
+    void matchesTheReference(int n, int cin, int h, int w, int cout) {
+        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        assertTrue(DirectWeightGradient.supports(s), s.toString());
+        SplittableRandom r = new SplittableRandom(n * 31 + cin * 7 + h * 3 + w);
+        float[] x = random(r, n * cin * h * w), dy = random(r, n * cout * h * w);
+        float[] want = new float[cout * cin * 9], abs = new float[want.length], dbWant = new float[cout], dbAbs = new float[cout];
+        ConvReference.backwardWeight(s, x, dy, want, dbWant);
+        ConvReference.backwardWeight(s, abs(x), abs(dy), abs, dbAbs);
+        float[] dw = random(r, want.length), db = random(r, cout);  // overwritten
+        DirectConv.backwardWeight(s, x, dy, dw, db, false, true);
+        assertWithinDotBound("dw", dw, want, abs, n * h * w, null, 2);
+        assertWithinDotBound("db", db, dbWant, dbAbs, n * h * w, null, 2);
+        float[] start = random(r, want.length), acc = start.clone(), accWant = new float[want.length];
+        DirectConv.backwardWeight(s, x, dy, acc, null, true, true);
+        for (int i = 0; i < want.length; i++) accWant[i] = start[i] + want[i];
+        assertWithinDotBound("dw accumulated", acc, accWant, abs, n * h * w, start, 2);
+    }
+
+    /** A fixed order of sums: the same bits interpreted and compiled, and on one thread or two. */
+    @Test
+    void givesTheSameBitsOnEveryCallAndThreadCount() {
+        int co = DirectWeightGradient.COLUMNS;
+        ConvShape s = ConvShape.of(2 * DirectWeightGradient.IMAGES_PER_FLUSH + 1, 4, 6, 6, co, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        SplittableRandom r = new SplittableRandom(5);
+        float[] x = random(r, s.n() * 4 * 36), dy = random(r, s.n() * co * 36), first = new float[co * 4 * 9];
+        DirectConv.backwardWeight(s, x, dy, first, null, false, true);
+        for (int call = 0; call < 2000; call++) {
+            if (call == 1000) Parallel.setThreads(1);
+            float[] dw = new float[first.length];
+            DirectConv.backwardWeight(s, x, dy, dw, null, false, true);
+            assertArrayEquals(first, dw, "call " + call);
+        }
+        Parallel.setThreads(2);
+    }
+
+    @Test
+    void needsWholePanelsAndTapBlocks() {
+        int co = DirectWeightGradient.COLUMNS;
+        ConvShape odd = ConvShape.of(1, 3, 4, 4, co, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        assertFalse(DirectWeightGradient.supports(odd), "27 taps are not whole blocks of 6");
+        if (co > DirectConv.CO_BLOCK)
+            assertFalse(DirectWeightGradient.supports(ConvShape.of(1, 4, 4, 4, DirectConv.CO_BLOCK, 3, 3, 1, 1, 1, 1, 1, 1, 1)), "part of a panel");
+        assertThrows(IllegalArgumentException.class, () -> DirectConv.backwardWeight(odd, new float[48], new float[16 * co], new float[co * 27], null, false, true));
+    }
+}
