@@ -67,6 +67,11 @@ final class DirectConv {
     /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}. */
     static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
         if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
+        // by columns images are split over the pool, so a batch needs two per thread
+        if (FWD_BY_COLUMNS && DirectForwardColumns.supports(s) && s.cin() <= MAX_CIN && s.n() >= 2 * Parallel.threads()) {
+            DirectForwardColumns.forward(s, x, w, e, y);
+            return;
+        }
         int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
         int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs;
         int flatPadded = (flat + POSITIONS - 1) / POSITIONS * POSITIONS;
@@ -135,7 +140,9 @@ final class DirectConv {
      * FMAs, measured slower than im2col: 64-80 GFLOPS.)
      */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
-        backwardWeight(s, x, dy, dw, db, accumulate, WG_BY_COLUMNS && DirectWeightGradient.supports(s));
+        // by columns groups of images are split over the pool, so a batch needs a group per thread
+        backwardWeight(s, x, dy, dw, db, accumulate, WG_BY_COLUMNS && DirectWeightGradient.supports(s)
+                && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads());
     }
 
     /**
@@ -146,6 +153,11 @@ final class DirectConv {
      * channels are less than one panel of 2L).
      */
     static final boolean WG_BY_COLUMNS = Hardware.VECTOR_REGISTERS < 32;
+    /**
+     * Forward (and so backward-data) by columns ({@link DirectForwardColumns}) where backward-weight
+     * is; {@code -Dresnet4j.conv.columns=false} keeps the lane forms, for A/B runs.
+     */
+    static final boolean FWD_BY_COLUMNS = WG_BY_COLUMNS && !"false".equals(System.getProperty("resnet4j.conv.columns"));
 
     /** As above, by columns (output channels in lanes, {@link DirectWeightGradient}) or by lanes of positions. */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate, boolean byColumns) {

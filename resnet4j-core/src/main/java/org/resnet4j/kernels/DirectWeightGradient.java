@@ -59,7 +59,7 @@ final class DirectWeightGradient {
                 int pg = g * size;
                 java.util.Arrays.fill(part, pg, pg + size, 0f);
                 for (int img = g * IMAGES_PER_FLUSH; img < Math.min(n, (g + 1) * IMAGES_PER_FLUSH); img++) {
-                    pad(x, img * cin * hw, cin, h, wd, xp);
+                    pad(x, img * cin * hw, cin, h, wd, xp, 2);
                     transpose(dy, img * cout * hw, cout, h, wd, dyt, 0);
                     for (int k0 = 0; k0 < taps; k0 += TAPS)
                         for (int co0 = 0; co0 < cout; co0 += COLUMNS) taps6(xp, 0, off, k0, dyt, co0 * flat, flat, part, pg + k0 * cout + co0, cout);
@@ -71,8 +71,8 @@ final class DirectWeightGradient {
                 for (int co = 0; co < cout; co++) dw[co * taps + k] += part[pg + k * cout + co];
     }
 
-    /** One image's planes zero-padded by one on every side into xp, then 2 zeros. */
-    private static void pad(float[] x, int src, int planes, int h, int w, float[] xp) {
+    /** One image's planes zero-padded by one on every side into xp, then {@code slack} zeros. */
+    static void pad(float[] x, int src, int planes, int h, int w, float[] xp, int slack) {
         int rs = w + 2, padPlane = (h + 2) * rs;
         for (int pl = 0; pl < planes; pl++) {
             int s = src + pl * h * w, d = pl * padPlane;
@@ -85,8 +85,7 @@ final class DirectWeightGradient {
             }
             java.util.Arrays.fill(xp, d + (h + 1) * rs + 1, d + padPlane, 0f);
         }
-        xp[planes * padPlane] = 0f;
-        xp[planes * padPlane + 1] = 0f;
+        java.util.Arrays.fill(xp, planes * padPlane, planes * padPlane + slack, 0f);
     }
 
     /**
