@@ -79,7 +79,9 @@ final class DirectWeightGradient {
             java.util.Arrays.fill(xp, d, d + rs + 1, 0f);
             for (int r = 0; r < h; r++) {
                 int o = d + (r + 1) * rs + 1;
-                System.arraycopy(x, s + r * w, xp, o, w);
+                int c = 0, sr = s + r * w;
+                for (; c <= w - L; c += L) FloatVector.fromArray(S, x, sr + c).intoArray(xp, o + c);
+                for (; c < w; c++) xp[o + c] = x[sr + c];
                 xp[o + w] = 0f;
                 xp[o + w + 1] = 0f;
             }
