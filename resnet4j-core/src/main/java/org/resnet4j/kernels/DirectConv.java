@@ -67,6 +67,11 @@ final class DirectConv {
     /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}. */
     static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
         if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
+        // by columns images are split over the pool, so a batch needs two per thread
+        if (FWD_BY_COLUMNS && DirectForwardColumns.supports(s) && s.cin() <= MAX_CIN && s.n() >= 2 * Parallel.threads()) {
+            DirectForwardColumns.forward(s, x, w, e, y);
+            return;
+        }
         int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
         int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs;
         int flatPadded = (flat + POSITIONS - 1) / POSITIONS * POSITIONS;
@@ -135,9 +140,37 @@ final class DirectConv {
      * FMAs, measured slower than im2col: 64-80 GFLOPS.)
      */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
-        if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
+        // by columns groups of images are split over the pool, so a batch needs a group per thread
+        backwardWeight(s, x, dy, dw, db, accumulate, WG_BY_COLUMNS && DirectWeightGradient.supports(s)
+                && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads());
+    }
+
+    /**
+     * With 16 registers backward-weight runs as {@link DirectWeightGradient}'s implicit GEMM where
+     * the output channels fill its panels: one thread, 256 bits, resnet20's 16-channel layer at
+     * batch 128 ran at 77-79 GFLOPS against 39-41 by {@link DirectConvKernels#tapRow4}'s lanes of
+     * positions. With 32 registers {@link DirectConvKernels#tapRow8} stays (at 512 bits 16
+     * channels are less than one panel of 2L).
+     */
+    static final boolean WG_BY_COLUMNS = Hardware.VECTOR_REGISTERS < 32;
+    /**
+     * Forward (and so backward-data) by columns ({@link DirectForwardColumns}) where backward-weight
+     * is; {@code -Dresnet4j.conv.columns=false} keeps the lane forms, for A/B runs.
+     */
+    static final boolean FWD_BY_COLUMNS = WG_BY_COLUMNS && !"false".equals(System.getProperty("resnet4j.conv.columns"));
+
+    /** As above, by columns (output channels in lanes, {@link DirectWeightGradient}) or by lanes of positions. */
+    static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate, boolean byColumns) {
+        if (!supports(s) || byColumns && !DirectWeightGradient.supports(s))
+            throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
         int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
         int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs, flatPadded = (flat + L - 1) / L * L;
+        if (byColumns) {
+            if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
+            DirectWeightGradient.backwardWeight(s, x, dy, dw);
+            biasGradient(s, dy, db, accumulate);
+            return;
+        }
         float[] xp = padded(x, n * cin, h, wd, L + 2 * rs + 2);
         float[] dyf = Workspace.get(Workspace.Slot.DIRECT_GRAD, n * cout * flatPadded);
         Parallel.forRange(n * cout, Math.max(1, 4096 / flatPadded), (p0, p1) -> {
@@ -162,6 +195,11 @@ final class DirectConv {
                 }
             }
         });
+        biasGradient(s, dy, db, accumulate);
+    }
+
+    private static void biasGradient(ConvShape s, float[] dy, float[] db, boolean accumulate) {
+        int n = s.n(), cout = s.cout(), h = s.h(), wd = s.w();
         if (db != null) {
             for (int co = 0; co < cout; co++) {
                 double sum = 0;

@@ -1,0 +1,162 @@
+package org.resnet4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Direct 3x3 backward-weight as an implicit GEMM, for 16 vector registers: dW^T[k][co] = sum
+ * over images and positions p of x_k[p] dy[co][p], where tap k = (ci, ki, kj) reads the padded
+ * input shifted by ki (w + 2) + kj, in place (no im2col). The micro-kernel is the GEMM's 6 x 2L
+ * ({@link Hardware#GEMM_ROWS} with 16 registers): 6 taps broadcast from x by 2 vectors of output
+ * channels loaded from dy transposed to panels [image][cout / 2L][position][2L], 12 accumulators,
+ * 2 loads and 6 broadcasts per 12 FMAs, and no lane reductions (each lane is one output channel).
+ * The panels' constant stride lets C2 drop the loads' bounds checks from the loop (with dy as
+ * [position][cout], a stride only known at run time, the kernel ran at 48 GFLOPS), and the
+ * positions run as one loop over flat rows of w + 2, the two padding columns zero in dy's panels:
+ * a loop per image row (w iterations) ran at 52, the flat loop at 98 of a 108 peak.
+ *
+ * <p>{@link DirectConvKernels#tapRow4}, which vectorizes positions instead, ran at 38-41 GFLOPS
+ * on one thread at 256 bits on resnet20's 16-channel layer whatever the images per reduction
+ * (so the loss is in the kernel, not the cache). Each image group's sums run in a fixed order
+ * (images, then flat positions), independent of the split over threads, over
+ * {@link #IMAGES_PER_FLUSH} images at most, to bound the float sums as the lane form does.
+ */
+final class DirectWeightGradient {
+    private DirectWeightGradient() {}
+
+    private static final VectorSpecies<Float> S = Hardware.FLOATS;
+    private static final int L = Hardware.LANES;
+    /** Taps per micro-kernel (rows of the implicit GEMM) and output channels per panel (its columns). */
+    static final int TAPS = 6, COLUMNS = 2 * L;
+    /** Images summed in one partial before it is added into dw. */
+    static final int IMAGES_PER_FLUSH = 8;
+
+    /** Whether this form computes s (stride-1 padded 3x3 as {@link DirectConv#supports}). */
+    static boolean supports(ConvShape s) {
+        return DirectConv.supports(s) && s.cout() % COLUMNS == 0 && (s.cin() * 9) % TAPS == 0;
+    }
+
+    /**
+     * dw (+)= d(loss)/d(w); the bias is left to the caller. The batch is cut into groups of
+     * {@link #IMAGES_PER_FLUSH} images split over the pool: a worker pads each image's input and
+     * transposes its gradient into its own workspaces, where they stay in cache for every tap
+     * (one shared pass over the batch for each cost 2.1 of 8.3 ms at resnet20's 16-channel
+     * layer), and sums the group into a partial of its own; the partials are added into dw in
+     * group order, so the sums do not depend on the number of threads.
+     */
+    static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw) {
+        int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w(), hw = h * wd;
+        int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs, taps = cin * 9, size = taps * cout;
+        int[] off = new int[taps];
+        for (int k = 0; k < taps; k++) off[k] = (k / 9) * padPlane + (k % 9 / 3) * rs + k % 3;
+        int groups = (n + IMAGES_PER_FLUSH - 1) / IMAGES_PER_FLUSH;
+        float[] part = Workspace.get(Workspace.Slot.ACC, groups * size);
+        Parallel.forRange(groups, 1, (g0, g1) -> {
+            // the last tap reads 2 floats past the image's padded planes
+            float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, cin * padPlane + 2);
+            float[] dyt = Workspace.get(Workspace.Slot.DIRECT_GRAD, cout * flat);
+            for (int g = g0; g < g1; g++) {
+                int pg = g * size;
+                java.util.Arrays.fill(part, pg, pg + size, 0f);
+                for (int img = g * IMAGES_PER_FLUSH; img < Math.min(n, (g + 1) * IMAGES_PER_FLUSH); img++) {
+                    pad(x, img * cin * hw, cin, h, wd, xp, 2);
+                    transpose(dy, img * cout * hw, cout, h, wd, dyt, 0);
+                    for (int k0 = 0; k0 < taps; k0 += TAPS)
+                        for (int co0 = 0; co0 < cout; co0 += COLUMNS) taps6(xp, 0, off, k0, dyt, co0 * flat, flat, part, pg + k0 * cout + co0, cout);
+                }
+            }
+        });
+        for (int g = 0; g < groups; g++)
+            for (int k = 0, pg = g * size; k < taps; k++)
+                for (int co = 0; co < cout; co++) dw[co * taps + k] += part[pg + k * cout + co];
+    }
+
+    /** One image's planes zero-padded by one on every side into xp, then {@code slack} zeros. */
+    static void pad(float[] x, int src, int planes, int h, int w, float[] xp, int slack) {
+        int rs = w + 2, padPlane = (h + 2) * rs;
+        for (int pl = 0; pl < planes; pl++) {
+            int s = src + pl * h * w, d = pl * padPlane;
+            java.util.Arrays.fill(xp, d, d + rs + 1, 0f);
+            for (int r = 0; r < h; r++) {
+                int o = d + (r + 1) * rs + 1;
+                int c = 0, sr = s + r * w;
+                for (; c <= w - L; c += L) FloatVector.fromArray(S, x, sr + c).intoArray(xp, o + c);
+                for (; c < w; c++) xp[o + c] = x[sr + c];
+                xp[o + w] = 0f;
+                xp[o + w + 1] = 0f;
+            }
+            java.util.Arrays.fill(xp, d + (h + 1) * rs + 1, d + padPlane, 0f);
+        }
+        java.util.Arrays.fill(xp, planes * padPlane, planes * padPlane + slack, 0f);
+    }
+
+    /**
+     * One image's [cout][h][w] gradient as panels [cout / 2L][h (w + 2)][2L], zero in the padding
+     * columns; a row at a time, so that the lines written stay in L1 while every channel fills them.
+     */
+    private static void transpose(float[] dy, int src, int cout, int h, int w, float[] dyt, int dst) {
+        int rs = w + 2, flat = h * rs;
+        for (int r = 0; r < h; r++) {
+            for (int co = 0; co < cout; co++) {
+                int d = dst + (co / COLUMNS * flat + r * rs) * COLUMNS + co % COLUMNS, sc = src + (co * h + r) * w;
+                for (int c = 0; c < w; c++, d += COLUMNS) dyt[d] = dy[sc + c];
+            }
+            for (int pn = 0; pn < cout / COLUMNS; pn++) {
+                int d = dst + (pn * flat + r * rs + w) * COLUMNS;
+                java.util.Arrays.fill(dyt, d, d + 2 * COLUMNS, 0f);
+            }
+        }
+    }
+
+    /**
+     * part[k0 + t][co0 .. co0 + 2L) += sum over one image's positions of x_{k0 + t}[p] dy[p][co0 ..]:
+     * the six taps' accumulators start from part and end there.
+     */
+    private static void taps6(float[] xp, int xb, int[] off, int k0, float[] dyt, int db, int flat,
+                              float[] part, int pb, int cout) {
+        int o0 = xb + off[k0], o1 = xb + off[k0 + 1], o2 = xb + off[k0 + 2];
+        int o3 = xb + off[k0 + 3], o4 = xb + off[k0 + 4], o5 = xb + off[k0 + 5];
+        FloatVector c00 = FloatVector.fromArray(S, part, pb), c01 = FloatVector.fromArray(S, part, pb + L);
+        FloatVector c10 = FloatVector.fromArray(S, part, pb + cout), c11 = FloatVector.fromArray(S, part, pb + cout + L);
+        FloatVector c20 = FloatVector.fromArray(S, part, pb + 2 * cout), c21 = FloatVector.fromArray(S, part, pb + 2 * cout + L);
+        FloatVector c30 = FloatVector.fromArray(S, part, pb + 3 * cout), c31 = FloatVector.fromArray(S, part, pb + 3 * cout + L);
+        FloatVector c40 = FloatVector.fromArray(S, part, pb + 4 * cout), c41 = FloatVector.fromArray(S, part, pb + 4 * cout + L);
+        FloatVector c50 = FloatVector.fromArray(S, part, pb + 5 * cout), c51 = FloatVector.fromArray(S, part, pb + 5 * cout + L);
+        {
+            for (int xo = 0; xo < flat; xo++) {
+                int d = db + xo * COLUMNS;
+                FloatVector g0 = FloatVector.fromArray(S, dyt, d), g1 = FloatVector.fromArray(S, dyt, d + L);
+                FloatVector b = FloatVector.broadcast(S, xp[o0 + xo]);
+                c00 = b.fma(g0, c00);
+                c01 = b.fma(g1, c01);
+                b = FloatVector.broadcast(S, xp[o1 + xo]);
+                c10 = b.fma(g0, c10);
+                c11 = b.fma(g1, c11);
+                b = FloatVector.broadcast(S, xp[o2 + xo]);
+                c20 = b.fma(g0, c20);
+                c21 = b.fma(g1, c21);
+                b = FloatVector.broadcast(S, xp[o3 + xo]);
+                c30 = b.fma(g0, c30);
+                c31 = b.fma(g1, c31);
+                b = FloatVector.broadcast(S, xp[o4 + xo]);
+                c40 = b.fma(g0, c40);
+                c41 = b.fma(g1, c41);
+                b = FloatVector.broadcast(S, xp[o5 + xo]);
+                c50 = b.fma(g0, c50);
+                c51 = b.fma(g1, c51);
+            }
+        }
+        c00.intoArray(part, pb);
+        c01.intoArray(part, pb + L);
+        c10.intoArray(part, pb + cout);
+        c11.intoArray(part, pb + cout + L);
+        c20.intoArray(part, pb + 2 * cout);
+        c21.intoArray(part, pb + 2 * cout + L);
+        c30.intoArray(part, pb + 3 * cout);
+        c31.intoArray(part, pb + 3 * cout + L);
+        c40.intoArray(part, pb + 4 * cout);
+        c41.intoArray(part, pb + 4 * cout + L);
+        c50.intoArray(part, pb + 5 * cout);
+        c51.intoArray(part, pb + 5 * cout + L);
+    }
+}
