@@ -35,12 +35,38 @@ final class LoopbackClient {
         System.arraycopy(body, 0, request, h.length, body.length);
     }
 
-    /** Sends the request on an idle connection (or a new one) and returns the answer's status code. */
+    /**
+     * A kept-alive connection idle longer than this is closed rather than used: the JDK's server
+     * closes connections idle for 30 s (sun.net.httpserver.idleInterval), and a request sent on
+     * one it is closing gets no answer.
+     */
+    static final long MAX_IDLE_NANOS = 20_000_000_000L;
+
+    /**
+     * Sends the request on an idle connection (or a new one) and returns the answer's status code.
+     * A reused connection that fails before any of the answer arrived is one the server closed
+     * meanwhile: the request goes again, once, on a new connection, as HTTP clients do.
+     */
     int send() throws IOException {
-        Connection c = idle.poll();
-        if (c == null) c = new Connection(new Socket(InetAddress.getLoopbackAddress(), port));
+        Connection c;
+        while ((c = idle.poll()) != null && System.nanoTime() - c.lastUsed > MAX_IDLE_NANOS) c.socket.close();
+        if (c == null) return send(newConnection());
+        try {
+            return send(c);
+        } catch (IOException stale) {
+            if (c.answerStarted) throw stale;
+            return send(newConnection());
+        }
+    }
+
+    private Connection newConnection() throws IOException {
+        return new Connection(new Socket(InetAddress.getLoopbackAddress(), port));
+    }
+
+    private int send(Connection c) throws IOException {
         try {
             int status = c.exchange(request);
+            c.lastUsed = System.nanoTime();
             if (c.reusable) idle.add(c);
             else c.socket.close();
             return status;
@@ -55,7 +81,8 @@ final class LoopbackClient {
         final OutputStream out;
         final InputStream in;
         final byte[] sink = new byte[1 << 16];
-        boolean reusable;
+        boolean reusable, answerStarted;
+        long lastUsed = System.nanoTime();
 
         Connection(Socket s) throws IOException {
             socket = s;
@@ -65,6 +92,7 @@ final class LoopbackClient {
         }
 
         int exchange(byte[] request) throws IOException {
+            answerStarted = false;
             out.write(request);
             String status = line();
             if (!status.startsWith("HTTP/1.1 ") || status.length() < 12) throw new IOException("bad status line: " + status);
@@ -99,6 +127,7 @@ final class LoopbackClient {
             sb.setLength(0);
             for (int b; (b = in.read()) != '\n'; ) {
                 if (b < 0) throw new IOException("connection closed in the answer's head");
+                answerStarted = true;
                 if (b != '\r') sb.append((char) b);
             }
             return sb.toString();

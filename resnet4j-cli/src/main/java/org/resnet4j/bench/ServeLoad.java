@@ -133,7 +133,7 @@ public final class ServeLoad {
     }
 
     /**
-     * What the server adds at one client, measured in pairs: a bare forward, then the same image
+     * What the server adds at one client, measured in pairs: a bare forward and the same image
      * served, over and over, and the median of the differences. Drift in the forward's own speed
      * (on a shared machine a resnet50 forward's p50 moves by several ms between minutes, more than
      * the path costs) falls on both halves of a pair alike, where two p50s measured a minute apart
@@ -145,12 +145,15 @@ public final class ServeLoad {
         List<Double> added = new ArrayList<>();
         int failed = 0;
         long end = System.nanoTime() + (long) (seconds * 1e9);
-        while (System.nanoTime() < end || added.size() < 3) {
+        for (int i = 0; System.nanoTime() < end || added.size() < 3; i++) {
+            // every other pair the other way round (served, then bare), so that what the first
+            // of two forwards pays or gains (a clock rising, caches) falls on both sides
+            Load.Sample served = i % 2 == 1 ? load.send() : null;
             long t0 = System.nanoTime();
             p.logits(x);
             Parallel.rest();
             double bare = (System.nanoTime() - t0) / 1e6;
-            Load.Sample served = load.send();
+            if (served == null) served = load.send();
             if (served.status() != 200) {
                 if (++failed > 10) throw new IllegalStateException("the server answered " + served.status() + " to a lone request");
                 continue;

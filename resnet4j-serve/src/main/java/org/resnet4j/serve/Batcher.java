@@ -136,6 +136,11 @@ final class Batcher implements AutoCloseable {
     /** Held by whichever thread runs a forward pass: the model runs one batch at a time. */
     private final java.util.concurrent.locks.ReentrantLock forwardLock = new java.util.concurrent.locks.ReentrantLock();
 
+    /** Whether the model holds its capacity of images now: one more image would be refused. */
+    boolean full() {
+        return inServer.get() >= capacity;
+    }
+
     /** How many images have lately been in the server at once: what a batch can hope to gather. */
     int recentConcurrency() {
         long t = System.nanoTime();

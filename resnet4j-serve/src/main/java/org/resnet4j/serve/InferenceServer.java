@@ -459,6 +459,7 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(415, binaryRequest ? "infer with " + V2Tensors.HEADER_LENGTH + " takes application/octet-stream, got " + type
                     : "infer takes application/json (or application/octet-stream with " + V2Tensors.HEADER_LENGTH + "), got " + type);
         }
+        refuseIfFull(m);
         byte[] body = body(ex, ticket);
         timeline.mark(ServeMetrics.Timeline.READ, System.nanoTime());
         int jsonLength = body.length;
@@ -534,6 +535,7 @@ public final class InferenceServer implements AutoCloseable {
                 }
             }
         }
+        refuseIfFull(m);
         byte[] bytes = body(ex, ticket);
         timeline.mark(ServeMetrics.Timeline.READ, System.nanoTime());
         Tensor img;
@@ -567,6 +569,20 @@ public final class InferenceServer implements AutoCloseable {
         return Reply.json(200, o);
     }
 
+    /**
+     * 503 before the body is read and decoded when the model already holds {@code --queue} images:
+     * under overload most requests are refused, and reading, copying and decoding each refused
+     * body took the cores from the forward passes of the accepted ones. (The batcher checks again,
+     * for the request's own images, when it is submitted.)
+     */
+    private void refuseIfFull(ServedModel m) throws HttpError {
+        if (batchers.get(m.name()).full()) throw full(m);
+    }
+
+    private HttpError full(ServedModel m) {
+        return new HttpError(503, "the queue of '" + m.name() + "' is full: it holds " + options.queue() + " images, waiting or running (--queue); retry shortly", Map.of("Retry-After", "1"));
+    }
+
     /** Through the model's batcher, within the request's deadline. */
     private float[][] run(ServedModel m, List<Tensor> images, ServeMetrics.Timeline timeline) throws HttpError {
         if (!ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
@@ -577,7 +593,7 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(503, "the batch worker of '" + m.name() + "' stopped: " + batcher.failure(), Map.of("Retry-After", "1"));
         }
         if (job == null && !ready) throw new HttpError(503, "shutting down", Map.of("Retry-After", "1"));
-        if (job == null) throw new HttpError(503, "the queue of '" + m.name() + "' is full: it holds " + options.queue() + " images, waiting or running (--queue); retry shortly", Map.of("Retry-After", "1"));
+        if (job == null) throw full(m);
         try {
             float[][] out = job.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             timeline.mark(ServeMetrics.Timeline.QUEUE, job.startedNanos);

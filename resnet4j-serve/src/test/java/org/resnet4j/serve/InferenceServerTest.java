@@ -139,7 +139,7 @@ class InferenceServerTest {
         assertEquals(200, post(s, "/v2/models/shapes/infer", "application/json", good.getBytes()).statusCode(), "still serving");
         // a request is counted once its answer is written, which the client may see first
         String metrics = get(s, "/metrics").body();
-        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !metrics.contains("resnet4j_request_duration_seconds_count 10")
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !metrics.contains("resnet4j_requests_total{endpoint=\"infer\",code=\"200\"} 2")
                 && System.nanoTime() < until; Thread.sleep(10)) {
             metrics = get(s, "/metrics").body();
         }
