@@ -49,4 +49,12 @@ public record ConvShape(int n, int cin, int h, int w, int cout, int kh, int kw,
     public long macs() {
         return (long) n * cout * oh * ow * colRows();
     }
+
+    /**
+     * A 3x3 convolution with stride 1, padding 1, no dilation and one group: its output has its
+     * input's size (the shapes the direct kernels compute).
+     */
+    public boolean sameSize3x3() {
+        return kh == 3 && kw == 3 && strideH == 1 && strideW == 1 && dilH == 1 && dilW == 1 && groups == 1 && padH == 1 && padW == 1;
+    }
 }

@@ -51,8 +51,7 @@ final class DirectConv {
     static final int MAX_CIN_WEIGHT_GRADIENT = 16;
 
     static boolean supports(ConvShape s) {
-        return s.kh() == 3 && s.kw() == 3 && s.strideH() == 1 && s.strideW() == 1 && s.dilH() == 1 && s.dilW() == 1
-                && s.groups() == 1 && s.padH() == 1 && s.padW() == 1 && s.cout() % CO_BLOCK == 0;
+        return s.sameSize3x3() && s.cout() % CO_BLOCK == 0;
     }
 
     /** Whether {@link Conv#backwardWeight} takes the direct path (see {@link #MAX_CIN_WEIGHT_GRADIENT}). */

@@ -28,9 +28,9 @@ final class DirectForwardColumns {
     /** Positions (rows of the implicit GEMM) and output channels (its columns) per micro-kernel. */
     static final int ROWS = 6, COLUMNS = 2 * L;
 
-    /** Whether this form computes s: {@link DirectConv#supports} with whole panels of output channels. */
+    /** Whether this form computes s: a same-size 3x3 with whole blocks and panels of output channels. */
     static boolean supports(ConvShape s) {
-        return DirectConv.supports(s) && s.cout() % COLUMNS == 0;
+        return s.sameSize3x3() && s.cout() % Hardware.DIRECT_CHANNELS == 0 && s.cout() % COLUMNS == 0;
     }
 
     /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}; images split over the pool. */

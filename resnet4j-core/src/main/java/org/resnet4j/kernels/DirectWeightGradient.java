@@ -31,9 +31,9 @@ final class DirectWeightGradient {
     /** Images summed in one partial before it is added into dw. */
     static final int IMAGES_PER_FLUSH = 8;
 
-    /** Whether this form computes s (stride-1 padded 3x3 as {@link DirectConv#supports}). */
+    /** Whether this form computes s: a same-size 3x3 with whole blocks and panels of output channels, whole blocks of taps. */
     static boolean supports(ConvShape s) {
-        return DirectConv.supports(s) && s.cout() % COLUMNS == 0 && (s.cin() * 9) % TAPS == 0;
+        return s.sameSize3x3() && s.cout() % Hardware.DIRECT_CHANNELS == 0 && s.cout() % COLUMNS == 0 && (s.cin() * 9) % TAPS == 0;
     }
 
     /**
