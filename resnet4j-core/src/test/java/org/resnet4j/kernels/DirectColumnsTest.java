@@ -64,9 +64,8 @@ class DirectColumnsTest extends KernelTestBase {
         assertTrue(DirectForwardColumns.supports(s), s.toString());
         SplittableRandom r = new SplittableRandom(n * 17 + cin * 5 + h * 3 + w);
         float[] x = random(r, n * cin * h * w), wt = random(r, cout * cin * 9);
-        float[] want = new float[n * cout * h * w], absSum = new float[want.length], got = new float[want.length];
-        ConvReference.forward(s, x, wt, null, want);
-        ConvReference.forward(s, abs(x), abs(wt), null, absSum);
+        ReferenceForward ref = ReferenceForward.of(s, x, wt);
+        float[] want = ref.want(), absSum = ref.absSum(), got = new float[want.length];
         java.util.Arrays.fill(got, Float.NaN); // every output element must be written
         DirectForwardColumns.forward(s, x, wt, null, got);
         assertWithinDotBound("forward", got, want, absSum, 9 * cin, null, 2);

@@ -58,9 +58,8 @@ class DirectConvTest extends KernelTestBase {
         assertTrue(DirectConv.supports(s));
         SplittableRandom r = new SplittableRandom(n * 100 + cin * 7 + h);
         float[] x = random(r, n * cin * h * w), wt = random(r, cout * cin * 9);
-        float[] want = new float[n * cout * h * w], absSum = new float[want.length], got = new float[want.length];
-        ConvReference.forward(s, x, wt, null, want);
-        ConvReference.forward(s, abs(x), abs(wt), null, absSum);
+        ReferenceForward ref = ReferenceForward.of(s, x, wt);
+        float[] want = ref.want(), absSum = ref.absSum(), got = new float[want.length];
         java.util.Arrays.fill(got, Float.NaN); // every output element must be written
         DirectConv.forward(s, x, wt, null, got);
         assertClose("direct vs reference", got, want, absSum, 9 * cin);
@@ -100,9 +99,8 @@ class DirectConvTest extends KernelTestBase {
         assertTrue(DirectConv.applies(s) || !DirectConv.ENABLED);
         SplittableRandom r = new SplittableRandom(3);
         float[] x = random(r, 4 * 16 * 144), w = random(r, 16 * 16 * 9), dy = random(r, 4 * 16 * 144);
-        float[] want = new float[x.length], absSum = new float[x.length], got = new float[x.length];
-        ConvReference.forward(s, x, w, null, want);
-        ConvReference.forward(s, abs(x), abs(w), null, absSum);
+        ReferenceForward ref = ReferenceForward.of(s, x, w);
+        float[] want = ref.want(), absSum = ref.absSum(), got = new float[x.length];
         Conv.forward(s, x, w, (Epilogue) null, got);
         assertClose("Conv.forward", got, want, absSum, 9 * 16);
         ConvReference.backwardData(s, dy, w, want);

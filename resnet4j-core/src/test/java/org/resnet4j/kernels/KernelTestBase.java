@@ -31,6 +31,20 @@ abstract class KernelTestBase {
         return v;
     }
 
+    /**
+     * A convolution's reference output and, for its rounding bound, the same convolution of the
+     * absolute values (see {@link #assertWithinDotBound}).
+     */
+    record ReferenceForward(float[] want, float[] absSum) {
+        static ReferenceForward of(ConvShape s, float[] x, float[] w) {
+            int outputs = s.n() * s.cout() * s.oh() * s.ow();
+            ReferenceForward r = new ReferenceForward(new float[outputs], new float[outputs]);
+            ConvReference.forward(s, x, w, null, r.want);
+            ConvReference.forward(s, abs(x), abs(w), null, r.absSum);
+            return r;
+        }
+    }
+
     /** |v| elementwise (null stays null). */
     static float[] abs(float[] v) {
         if (v == null) return null;
