@@ -54,6 +54,12 @@ public record ConvShape(int n, int cin, int h, int w, int cout, int kh, int kw,
      * A 3x3 convolution with stride 1, padding 1, no dilation and one group: its output has its
      * input's size (the shapes the direct kernels compute).
      */
+    /** A 3x3 convolution padded by one, undilated, ungrouped, with stride 1 or 2 both ways (ResNet's 3x3 layers). */
+    public boolean padded3x3() {
+        return kh == 3 && kw == 3 && strideH == strideW && (strideH == 1 || strideH == 2) && dilH == 1 && dilW == 1
+                && groups == 1 && padH == 1 && padW == 1;
+    }
+
     public boolean sameSize3x3() {
         return kh == 3 && kw == 3 && strideH == 1 && strideW == 1 && dilH == 1 && dilW == 1 && groups == 1 && padH == 1 && padW == 1;
     }

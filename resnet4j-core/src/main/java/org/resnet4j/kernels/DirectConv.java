@@ -54,23 +54,42 @@ final class DirectConv {
         return s.sameSize3x3() && s.cout() % CO_BLOCK == 0;
     }
 
-    /** Whether {@link Conv#backwardWeight} takes the direct path (see {@link #MAX_CIN_WEIGHT_GRADIENT}). */
+    /** Whether {@link Conv#backwardWeight} takes the direct path (see {@link #MAX_CIN_WEIGHT_GRADIENT}, {@link #MAX_CIN_COLUMNS}). */
     static boolean appliesToWeightGradient(ConvShape s) {
-        return ENABLED && supports(s) && s.cin() <= MAX_CIN_WEIGHT_GRADIENT;
+        return ENABLED && (supports(s) && s.cin() <= MAX_CIN_WEIGHT_GRADIENT || weightGradientByColumns(s) && s.cin() <= MAX_CIN_COLUMNS);
+    }
+
+    /** Whether backward-weight runs {@link DirectWeightGradient}: groups of images are split over the pool, so a batch needs a group per thread. */
+    private static boolean weightGradientByColumns(ConvShape s) {
+        return WG_BY_COLUMNS && DirectWeightGradient.supports(s) && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads();
     }
 
     static boolean applies(ConvShape s) {
-        return ENABLED && supports(s) && (s.cin() <= MAX_CIN || s.cin() <= MAX_CIN_LARGE && s.h() * s.w() >= LARGE_PLANE);
+        return ENABLED && (supports(s) && (s.cin() <= MAX_CIN || s.cin() <= MAX_CIN_LARGE && s.h() * s.w() >= LARGE_PLANE)
+                || byColumns(s));
+    }
+
+    /**
+     * Input channels up to which the kernels by columns are used on every plane size (16
+     * registers). One thread at 256 bits, batch 128, against im2col + GEMM: 64 channels at 7x7
+     * forward 36-48 -> 60-67 GFLOPS, backward-weight 50-73 -> 76-88; 32 at 14x14 forward 49-72 ->
+     * 56-89, backward-weight 52-70 -> 77-87 (each position at its own base, small images side by
+     * side: see {@link DirectForwardColumns}).
+     */
+    static final int MAX_CIN_COLUMNS = 64;
+
+    /** Whether {@link #forward} runs {@link DirectForwardColumns}: images are split over the pool, so a batch needs two per thread. */
+    private static boolean byColumns(ConvShape s) {
+        return FWD_BY_COLUMNS && DirectForwardColumns.supports(s) && s.cin() <= MAX_CIN_COLUMNS && s.n() >= 2 * Parallel.threads();
     }
 
     /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}. */
     static void forward(ConvShape s, float[] x, float[] w, Epilogue e, float[] y) {
-        if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
-        // by columns images are split over the pool, so a batch needs two per thread
-        if (FWD_BY_COLUMNS && DirectForwardColumns.supports(s) && s.cin() <= MAX_CIN && s.n() >= 2 * Parallel.threads()) {
+        if (byColumns(s)) {
             DirectForwardColumns.forward(s, x, w, e, y);
             return;
         }
+        if (!supports(s)) throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
         int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
         int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs;
         int flatPadded = (flat + POSITIONS - 1) / POSITIONS * POSITIONS;
@@ -139,9 +158,7 @@ final class DirectConv {
      * FMAs, measured slower than im2col: 64-80 GFLOPS.)
      */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate) {
-        // by columns groups of images are split over the pool, so a batch needs a group per thread
-        backwardWeight(s, x, dy, dw, db, accumulate, WG_BY_COLUMNS && DirectWeightGradient.supports(s)
-                && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads());
+        backwardWeight(s, x, dy, dw, db, accumulate, weightGradientByColumns(s));
     }
 
     /**
@@ -160,7 +177,7 @@ final class DirectConv {
 
     /** As above, by columns (output channels in lanes, {@link DirectWeightGradient}) or by lanes of positions. */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate, boolean byColumns) {
-        if (!supports(s) || byColumns && !DirectWeightGradient.supports(s))
+        if (byColumns ? !DirectWeightGradient.supports(s) : !supports(s))
             throw new IllegalArgumentException("direct 3x3 convolution does not compute " + s);
         int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w();
         int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs, flatPadded = (flat + L - 1) / L * L;
@@ -198,11 +215,11 @@ final class DirectConv {
     }
 
     private static void biasGradient(ConvShape s, float[] dy, float[] db, boolean accumulate) {
-        int n = s.n(), cout = s.cout(), h = s.h(), wd = s.w();
+        int n = s.n(), cout = s.cout(), p = s.outPixels();
         if (db != null) {
             for (int co = 0; co < cout; co++) {
                 double sum = 0;
-                for (int img = 0; img < n; img++) for (int i = 0, off = (img * cout + co) * h * wd; i < h * wd; i++) sum += dy[off + i];
+                for (int img = 0; img < n; img++) for (int i = 0, off = (img * cout + co) * p; i < p; i++) sum += dy[off + i];
                 db[co] = (float) (accumulate ? db[co] + sum : sum);
             }
         }

@@ -8,17 +8,23 @@ import jdk.incubator.vector.VectorSpecies;
  * over images and positions p of x_k[p] dy[co][p], where tap k = (ci, ki, kj) reads the padded
  * input shifted by ki (w + 2) + kj, in place (no im2col). The micro-kernel is the GEMM's 6 x 2L
  * ({@link Hardware#GEMM_ROWS} with 16 registers): 6 taps broadcast from x by 2 vectors of output
- * channels loaded from dy transposed to panels [image][cout / 2L][position][2L], 12 accumulators,
- * 2 loads and 6 broadcasts per 12 FMAs, and no lane reductions (each lane is one output channel).
+ * channels loaded from dy transposed to panels [cout / 2L][position][2L], 12 accumulators, 2
+ * loads and 6 broadcasts per 12 FMAs, and no lane reductions (each lane is one output channel).
  * The panels' constant stride lets C2 drop the loads' bounds checks from the loop (with dy as
  * [position][cout], a stride only known at run time, the kernel ran at 48 GFLOPS), and the
- * positions run as one loop over flat rows of w + 2, the two padding columns zero in dy's panels:
- * a loop per image row (w iterations) ran at 52, the flat loop at 98 of a 108 peak.
+ * positions run as one loop, each read from its own base in the padded planes (a loop per image
+ * row, w iterations, ran at 52). Positions as flat rows of w + 2, the two padding columns zero in
+ * dy's panels, summed 63 for 7x7's 49; from their bases only outputs are summed, and several
+ * small images share one pass: 64 channels at 7x7 went from 50-73 GFLOPS (by im2col) to 76-88,
+ * 32 at 14x14 from 52-70 to 77-87; 16 at 28x28 and 32x32 lost 4-9 % alone (a load and six
+ * bounds checks more per 12 FMAs: 72-76 against 76-82), even inside the training step (one
+ * thread, 256 bits, batch 128). The flat rows, kept as a second loop for wide images, ran
+ * at 6-8 GFLOPS inside the training step (about 75 alone), and were dropped.
  *
  * <p>{@link DirectConvKernels#tapRow4}, which vectorizes positions instead, ran at 38-41 GFLOPS
  * on one thread at 256 bits on resnet20's 16-channel layer whatever the images per reduction
  * (so the loss is in the kernel, not the cache). Each image group's sums run in a fixed order
- * (images, then flat positions), independent of the split over threads, over
+ * (images, then positions), independent of the split over threads, over
  * {@link #IMAGES_PER_FLUSH} images at most, to bound the float sums as the lane form does.
  */
 final class DirectWeightGradient {
@@ -33,42 +39,60 @@ final class DirectWeightGradient {
 
     /** Whether this form computes s: a same-size 3x3 with whole blocks and panels of output channels, whole blocks of taps. */
     static boolean supports(ConvShape s) {
-        return s.sameSize3x3() && s.cout() % Hardware.DIRECT_CHANNELS == 0 && s.cout() % COLUMNS == 0 && (s.cin() * 9) % TAPS == 0;
+        return s.padded3x3() && s.cout() % COLUMNS == 0 && (s.cin() * 9) % TAPS == 0;
     }
+
+    /** Output positions one pass of the micro-kernels aims at (several small images side by side). */
+    static final int GROUP_POSITIONS = 384;
 
     /**
      * dw (+)= d(loss)/d(w); the bias is left to the caller. The batch is cut into groups of
-     * {@link #IMAGES_PER_FLUSH} images split over the pool: a worker pads each image's input and
-     * transposes its gradient into its own workspaces, where they stay in cache for every tap
-     * (one shared pass over the batch for each cost 2.1 of 8.3 ms at resnet20's 16-channel
-     * layer), and sums the group into a partial of its own; the partials are added into dw in
-     * group order, so the sums do not depend on the number of threads.
+     * {@link #IMAGES_PER_FLUSH} images split over the pool: a worker pads its images' input and
+     * transposes their gradient into its own workspaces, a few small images at a time (about
+     * {@link #GROUP_POSITIONS} positions), where they stay in cache for every tap (one shared pass
+     * over the batch for each cost 2.1 of 8.3 ms at resnet20's 16-channel layer), and sums the
+     * group into a partial of its own; the partials are added into dw in group order, so the sums
+     * do not depend on the number of threads. Each position is read at its own base in the padded
+     * planes, so only outputs are summed.
      */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw) {
-        int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w(), hw = h * wd;
-        int rs = wd + 2, padPlane = (h + 2) * rs, flat = h * rs, taps = cin * 9, size = taps * cout;
+        int n = s.n(), cin = s.cin(), cout = s.cout(), h = s.h(), wd = s.w(), hw = h * wd, ohw = s.outPixels();
+        int rs = wd + 2, padPlane = (h + 2) * rs, imageSize = cin * padPlane, taps = cin * 9, size = taps * cout;
         int[] off = new int[taps];
         for (int k = 0; k < taps; k++) off[k] = (k / 9) * padPlane + (k % 9 / 3) * rs + k % 3;
         int groups = (n + IMAGES_PER_FLUSH - 1) / IMAGES_PER_FLUSH;
+        int pass = Math.min(IMAGES_PER_FLUSH, (GROUP_POSITIONS + ohw - 1) / ohw); // images per pass
         float[] part = Workspace.get(Workspace.Slot.ACC, groups * size);
         Parallel.forRange(groups, 1, (g0, g1) -> {
-            // the last tap reads 2 floats past the image's padded planes
-            float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, cin * padPlane + 2);
-            float[] dyt = Workspace.get(Workspace.Slot.DIRECT_GRAD, cout * flat);
+            // a window's last tap reads (cin - 1) padPlane + (h + 1) rs + w + 1 < cin padPlane: no slack
+            float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, pass * imageSize);
+            float[] dyt = Workspace.get(Workspace.Slot.DIRECT_GRAD, cout * pass * ohw);
+            int[] base = new int[pass * ohw];
             for (int g = g0; g < g1; g++) {
-                int pg = g * size;
+                int pg = g * size, end = Math.min(n, (g + 1) * IMAGES_PER_FLUSH);
                 java.util.Arrays.fill(part, pg, pg + size, 0f);
-                for (int img = g * IMAGES_PER_FLUSH; img < Math.min(n, (g + 1) * IMAGES_PER_FLUSH); img++) {
-                    pad(x, img * cin * hw, cin, h, wd, xp, 2);
-                    transpose(dy, img * cout * hw, cout, h, wd, dyt, 0);
+                for (int i0 = g * IMAGES_PER_FLUSH; i0 < end; i0 += pass) {
+                    int images = Math.min(pass, end - i0), count = images * ohw;
+                    pad(x, i0 * cin * hw, images * cin, h, wd, xp, 0);
+                    for (int j = 0; j < images; j++) transpose(dy, (i0 + j) * cout * ohw, cout, ohw, count, dyt, j * ohw);
+                    windows(base, count, ohw, s.ow(), s.strideH(), rs, imageSize);
                     for (int k0 = 0; k0 < taps; k0 += TAPS)
-                        for (int co0 = 0; co0 < cout; co0 += COLUMNS) taps6(xp, 0, off, k0, dyt, co0 * flat, flat, part, pg + k0 * cout + co0, cout);
+                        for (int co0 = 0; co0 < cout; co0 += COLUMNS)
+                            taps6(xp, base, count, off, k0, dyt, co0 * count, part, pg + k0 * cout + co0, cout);
                 }
             }
         });
         for (int g = 0; g < groups; g++)
             for (int k = 0, pg = g * size; k < taps; k++)
                 for (int co = 0; co < cout; co++) dw[co * taps + k] += part[pg + k * cout + co];
+    }
+
+    /**
+     * base[q] = where the window of position q (of count, image q / ohw, output row q % ohw / ow
+     * and column q % ow) starts in padded planes of row stride rs and image size imageSize.
+     */
+    static void windows(int[] base, int count, int ohw, int ow, int stride, int rs, int imageSize) {
+        for (int q = 0; q < count; q++) base[q] = q / ohw * imageSize + stride * (q % ohw / ow * rs + q % ow);
     }
 
     /** One image's planes zero-padded by one on every side into xp, then {@code slack} zeros. */
@@ -91,31 +115,30 @@ final class DirectWeightGradient {
     }
 
     /**
-     * One image's [cout][h][w] gradient as panels [cout / 2L][h (w + 2)][2L], zero in the padding
-     * columns; a row at a time, so that the lines written stay in L1 while every channel fills them.
+     * One image's [cout][hw] gradient into panels [cout / 2L][count][2L] from position {@code at},
+     * a block of positions at a time, so that the lines written stay in L1 while every channel
+     * fills them.
      */
-    private static void transpose(float[] dy, int src, int cout, int h, int w, float[] dyt, int dst) {
-        int rs = w + 2, flat = h * rs;
-        for (int r = 0; r < h; r++) {
+    private static void transpose(float[] dy, int src, int cout, int hw, int count, float[] dyt, int at) {
+        for (int p0 = 0; p0 < hw; p0 += TRANSPOSE_BLOCK) {
+            int p1 = Math.min(hw, p0 + TRANSPOSE_BLOCK);
             for (int co = 0; co < cout; co++) {
-                int d = dst + (co / COLUMNS * flat + r * rs) * COLUMNS + co % COLUMNS, sc = src + (co * h + r) * w;
-                for (int c = 0; c < w; c++, d += COLUMNS) dyt[d] = dy[sc + c];
-            }
-            for (int pn = 0; pn < cout / COLUMNS; pn++) {
-                int d = dst + (pn * flat + r * rs + w) * COLUMNS;
-                java.util.Arrays.fill(dyt, d, d + 2 * COLUMNS, 0f);
+                int d = ((co / COLUMNS) * count + at + p0) * COLUMNS + co % COLUMNS, sc = src + co * hw;
+                for (int p = p0; p < p1; p++, d += COLUMNS) dyt[d] = dy[sc + p];
             }
         }
     }
 
+    private static final int TRANSPOSE_BLOCK = 32;
+
     /**
-     * part[k0 + t][co0 .. co0 + 2L) += sum over one image's positions of x_{k0 + t}[p] dy[p][co0 ..]:
-     * the six taps' accumulators start from part and end there.
+     * part[k0 + t][co0 .. co0 + 2L) += sum over the positions q of x_{k0 + t}[q] dy[q][co0 ..], position
+     * q's window starting at base[q] in the padded planes: the six taps' accumulators start from
+     * part and end there.
      */
-    private static void taps6(float[] xp, int xb, int[] off, int k0, float[] dyt, int db, int flat,
+    private static void taps6(float[] xp, int[] base, int count, int[] off, int k0, float[] dyt, int db,
                               float[] part, int pb, int cout) {
-        int o0 = xb + off[k0], o1 = xb + off[k0 + 1], o2 = xb + off[k0 + 2];
-        int o3 = xb + off[k0 + 3], o4 = xb + off[k0 + 4], o5 = xb + off[k0 + 5];
+        int o0 = off[k0], o1 = off[k0 + 1], o2 = off[k0 + 2], o3 = off[k0 + 3], o4 = off[k0 + 4], o5 = off[k0 + 5];
         FloatVector c00 = FloatVector.fromArray(S, part, pb), c01 = FloatVector.fromArray(S, part, pb + L);
         FloatVector c10 = FloatVector.fromArray(S, part, pb + cout), c11 = FloatVector.fromArray(S, part, pb + cout + L);
         FloatVector c20 = FloatVector.fromArray(S, part, pb + 2 * cout), c21 = FloatVector.fromArray(S, part, pb + 2 * cout + L);
@@ -123,8 +146,8 @@ final class DirectWeightGradient {
         FloatVector c40 = FloatVector.fromArray(S, part, pb + 4 * cout), c41 = FloatVector.fromArray(S, part, pb + 4 * cout + L);
         FloatVector c50 = FloatVector.fromArray(S, part, pb + 5 * cout), c51 = FloatVector.fromArray(S, part, pb + 5 * cout + L);
         {
-            for (int xo = 0; xo < flat; xo++) {
-                int d = db + xo * COLUMNS;
+            for (int q = 0; q < count; q++) {
+                int d = db + q * COLUMNS, xo = base[q];
                 FloatVector g0 = FloatVector.fromArray(S, dyt, d), g1 = FloatVector.fromArray(S, dyt, d + L);
                 FloatVector b = FloatVector.broadcast(S, xp[o0 + xo]);
                 c00 = b.fma(g0, c00);

@@ -24,45 +24,55 @@ class DirectColumnsTest extends KernelTestBase {
         int co = DirectWeightGradient.COLUMNS, g = DirectWeightGradient.IMAGES_PER_FLUSH;
         int ci = DirectWeightGradient.TAPS / 3;  // the fewest input channels whose 9 taps fill whole tap blocks
         int l = Hardware.LANES;
-        return Stream.of(Arguments.of(1, ci, 5, 7, co), Arguments.of(g + 1, 8 * ci, 8, 8, co),
-                Arguments.of(2, 3 * ci, l - 1, l + 1, 2 * co), Arguments.of(2 * g + 3, 16, 6, 2 * l + 3, co),
-                Arguments.of(3, ci, 1, 1, 3 * co), Arguments.of(2, 16, 32, 32, 16 / co * co + co));
+        return Stream.of(Arguments.of(1, ci, 5, 7, co, 1), Arguments.of(g + 1, 8 * ci, 8, 8, co, 1),
+                Arguments.of(2, 3 * ci, l - 1, l + 1, 2 * co, 1), Arguments.of(2 * g + 3, 16, 6, 2 * l + 3, co, 1),
+                Arguments.of(3, ci, 1, 1, 3 * co, 1), Arguments.of(2, 16, 32, 32, 16 / co * co + co, 1),
+                Arguments.of(3, 2 * ci, 20, 21, co, 1),
+                // stride 2: odd and even sizes, several small images per pass
+                Arguments.of(g + 3, 16, 9, 8, co, 2), Arguments.of(2 * g + 1, 2 * ci, 14, 14, 2 * co, 2),
+                Arguments.of(2, ci, 1, 2, co, 2));
     }
 
-    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")
+    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4} stride={5}")
     @MethodSource("shapes")
-    void matchesTheReference(int n, int cin, int h, int w, int cout) {
-        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    void matchesTheReference(int n, int cin, int h, int w, int cout, int stride) {
+        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, stride, stride, 1, 1, 1, 1, 1);
         assertTrue(DirectWeightGradient.supports(s), s.toString());
-        SplittableRandom r = new SplittableRandom(n * 31 + cin * 7 + h * 3 + w);
-        float[] x = random(r, n * cin * h * w), dy = random(r, n * cout * h * w);
+        SplittableRandom r = new SplittableRandom(n * 31 + cin * 7 + h * 3 + w + stride);
+        float[] x = random(r, n * cin * h * w), dy = random(r, n * cout * s.outPixels());
         float[] want = new float[cout * cin * 9], abs = new float[want.length], dbWant = new float[cout], dbAbs = new float[cout];
         ConvReference.backwardWeight(s, x, dy, want, dbWant);
         ConvReference.backwardWeight(s, abs(x), abs(dy), abs, dbAbs);
         float[] dw = random(r, want.length), db = random(r, cout);  // overwritten
         DirectConv.backwardWeight(s, x, dy, dw, db, false, true);
-        assertWithinDotBound("dw", dw, want, abs, n * h * w, null, 2);
-        assertWithinDotBound("db", db, dbWant, dbAbs, n * h * w, null, 2);
+        int terms = n * s.outPixels();
+        assertWithinDotBound("dw", dw, want, abs, terms, null, 2);
+        assertWithinDotBound("db", db, dbWant, dbAbs, terms, null, 2);
         float[] start = random(r, want.length), acc = start.clone(), accWant = new float[want.length];
         DirectConv.backwardWeight(s, x, dy, acc, null, true, true);
         for (int i = 0; i < want.length; i++) accWant[i] = start[i] + want[i];
-        assertWithinDotBound("dw accumulated", acc, accWant, abs, n * h * w, start, 2);
+        assertWithinDotBound("dw accumulated", acc, accWant, abs, terms, start, 2);
     }
 
     static Stream<Arguments> forwardShapes() {
         int co = DirectForwardColumns.COLUMNS, rows = DirectForwardColumns.ROWS, l = Hardware.LANES;
-        // flat rows (w + 2) h that are and are not multiples of the 6 chunks
-        return Stream.of(Arguments.of(1, 3, 1, 1, co), Arguments.of(3, 16, rows, rows - 2, co),
-                Arguments.of(2, 5, l - 1, l + 1, 2 * co), Arguments.of(4, 32, 16, 16, 16 / co * co + co),
-                Arguments.of(2, 8, rows + 1, 2 * l + 3, 3 * co));
+        int t = Parallel.threads();
+        // positions that are and are not multiples of the 6 rows; batches whose small images are
+        // grouped (several per kernel run, the last group short) and batches of one image per group
+        return Stream.of(Arguments.of(1, 3, 1, 1, co, 1), Arguments.of(3, 16, rows, rows - 2, co, 1),
+                Arguments.of(2, 5, l - 1, l + 1, 2 * co, 1), Arguments.of(4, 32, 16, 16, 16 / co * co + co, 1),
+                Arguments.of(2, 8, rows + 1, 2 * l + 3, 3 * co, 1), Arguments.of(6 * t + 1, 64, 7, 7, co, 1),
+                Arguments.of(8 * t + 3, 6, 5, 5, 2 * co, 1),
+                // stride 2: odd and even sizes, small images grouped
+                Arguments.of(3, 16, 7, 9, co, 2), Arguments.of(6 * t + 1, 32, 14, 14, 2 * co, 2), Arguments.of(2, 3, 1, 2, co, 2));
     }
 
-    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")
+    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4} stride={5}")
     @MethodSource("forwardShapes")
-    void forwardMatchesTheReference(int n, int cin, int h, int w, int cout) {
-        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    void forwardMatchesTheReference(int n, int cin, int h, int w, int cout, int stride) {
+        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, stride, stride, 1, 1, 1, 1, 1);
         assertTrue(DirectForwardColumns.supports(s), s.toString());
-        SplittableRandom r = new SplittableRandom(n * 17 + cin * 5 + h * 3 + w);
+        SplittableRandom r = new SplittableRandom(n * 17 + cin * 5 + h * 3 + w + stride);
         float[] x = random(r, n * cin * h * w), wt = random(r, cout * cin * 9);
         ReferenceForward ref = ReferenceForward.of(s, x, wt);
         float[] want = ref.want(), absSum = ref.absSum(), got = new float[want.length];
@@ -74,8 +84,19 @@ class DirectColumnsTest extends KernelTestBase {
         float[] e1 = new float[want.length], e2 = new float[want.length], absE = new float[want.length];
         DirectForwardColumns.forward(s, x, wt, new Epilogue(scale, shift, res, true), e1);
         Conv.forwardIm2col(s, x, wt, new Epilogue(scale, shift, res, true), e2);
-        for (int i = 0; i < absE.length; i++) absE[i] = absSum[i] * Math.abs(scale[(i / (h * w)) % cout]) + 1;
+        for (int i = 0; i < absE.length; i++) absE[i] = absSum[i] * Math.abs(scale[(i / s.outPixels()) % cout]) + 1;
         assertWithinDotBound("epilogue", e1, e2, absE, 9 * cin, null, 2);
+    }
+
+    /** Small images share kernel runs, and a group's positions need not fill whole kernels. */
+    @Test
+    void groupsSmallImages() {
+        int t = Parallel.threads();
+        ConvShape s = ConvShape.of(6 * t + 1, 64, 7, 7, DirectForwardColumns.COLUMNS, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        int group = DirectForwardColumns.imagesPerGroup(s);
+        assertTrue(group > 1, "images per group " + group);
+        assertTrue(group * 49 % DirectForwardColumns.ROWS != 0 || s.n() % group != 0, "a short kernel or group is tested");
+        assertTrue(DirectForwardColumns.imagesPerGroup(ConvShape.of(1, 64, 7, 7, DirectForwardColumns.COLUMNS, 3, 3, 1, 1, 1, 1, 1, 1, 1)) == 1);
     }
 
     /** A fixed order of sums: the same bits interpreted and compiled, and on one thread or two. */
