@@ -126,16 +126,25 @@ public final class BatchNorm {
                 double sdyx = sdyxc * invstd; // sum of dy * xhat
                 if (dgamma != null) dgamma[ch] += (float) sdyx;
                 if (dbeta != null) dbeta[ch] += (float) sdy;
-                if (dx == null) continue;
-                double m = (double) n * hw;
-                double k = gamma[ch] * invstd;
-                double a = sdy / m, b = sdyx / m;
-                // dx = k * (dy - a - xhat * b) = k * dy + (x - mean) * kb + ka, in float lanes: each
-                // term is rounded a few times at float precision, inside the kernel's error bound
-                float kf = (float) k, kb = (float) (-k * invstd * b), ka = (float) (-k * a), mf = (float) mean;
-                for (int img = 0; img < n; img++) dxPlane(dy, x, dx, (img * c + ch) * hw, hw, mf, kf, kb, ka);
+                if (dx != null) inputGradient(n, c, hw, ch, x, dy, gamma[ch], saveMean[ch], saveInvstd[ch], sdy, sdyxc, (double) n * hw, dx);
             }
         });
+    }
+
+    /**
+     * Channel ch of training batch norm's dx, from the sums of dy and of dy * (x - mean) over all
+     * {@code count} values of the channel (which may span more than this batch: synchronized batch
+     * norm sums across replicas and calls this with the totals, so that its replicas compute dx
+     * with the single-machine arithmetic, rounding and all). dx may be dy.
+     */
+    public static void inputGradient(int n, int c, int hw, int ch, float[] x, float[] dy, float gamma, float mean, float invstd,
+                                     double sumDy, double sumDyCentred, double count, float[] dx) {
+        double is = invstd, k = gamma * is;
+        double a = sumDy / count, b = sumDyCentred * is / count;
+        // dx = k * (dy - a - xhat * b) = k * dy + (x - mean) * kb + ka, in float lanes: each
+        // term is rounded a few times at float precision, inside the kernel's error bound
+        float kf = (float) k, kb = (float) (-k * is * b), ka = (float) (-k * a);
+        for (int img = 0; img < n; img++) dxPlane(dy, x, dx, (img * c + ch) * hw, hw, mean, kf, kb, ka);
     }
 
     // Per-plane loops in double lanes: floats widened a vector at a time, so sums keep double
