@@ -61,7 +61,8 @@ final class DirectConv {
 
     /** Whether backward-weight runs {@link DirectWeightGradient}: groups of images are split over the pool, so a batch needs a group per thread. */
     private static boolean weightGradientByColumns(ConvShape s) {
-        return WG_BY_COLUMNS && DirectWeightGradient.supports(s) && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads();
+        return (WG_BY_COLUMNS || STRIDE_2_BY_COLUMNS && s.strideH() == 2) && DirectWeightGradient.supports(s)
+                && s.n() >= DirectWeightGradient.IMAGES_PER_FLUSH * Parallel.threads();
     }
 
     static boolean applies(ConvShape s) {
@@ -80,7 +81,8 @@ final class DirectConv {
 
     /** Whether {@link #forward} runs {@link DirectForwardColumns}: images are split over the pool, so a batch needs two per thread. */
     private static boolean byColumns(ConvShape s) {
-        return FWD_BY_COLUMNS && DirectForwardColumns.supports(s) && s.cin() <= MAX_CIN_COLUMNS && s.n() >= 2 * Parallel.threads();
+        return (FWD_BY_COLUMNS || STRIDE_2_BY_COLUMNS && s.strideH() == 2) && DirectForwardColumns.supports(s)
+                && s.cin() <= MAX_CIN_COLUMNS && s.n() >= 2 * Parallel.threads();
     }
 
     /** y = conv(x, w), then the epilogue (may be null), as {@link Conv#forward}. */
@@ -174,6 +176,18 @@ final class DirectConv {
      * is; {@code -Dresnet4j.conv.columns=false} keeps the lane forms, for A/B runs.
      */
     static final boolean FWD_BY_COLUMNS = WG_BY_COLUMNS && !"false".equals(System.getProperty("resnet4j.conv.columns"));
+    /**
+     * With 32 registers and 16 lanes (AVX-512) the kernels by columns take the stride-2 layers,
+     * where the lane forms do not apply and im2col gathered every other column: one thread,
+     * 512 bits, batch 128, forward 16 -> 32 at 32x32 42-55 -> 120-138 GFLOPS, 32 -> 64 at 14x14
+     * 38-46 -> 124-128, backward-weight 24-32 -> 96-119 and 38-48 -> 79-105; resnet18's 64 -> 128 at
+     * 56x56, batch 16, forward 119-122 -> 146-152, backward-weight 101-119 -> 135-142. Stride 1
+     * keeps the lane forms and im2col there (64 channels at 8x8 forward 87-102 against 60-72 by
+     * columns, 32 at 16x16 151-154 against 129); at 128 bits with 32 registers stride 2 was mixed
+     * (16 -> 32 at 32x32 forward 18-24 -> 27-32, resnet18's 64 -> 128 36-42 -> 30-33): not switched.
+     */
+    static final boolean STRIDE_2_BY_COLUMNS = Hardware.VECTOR_REGISTERS >= 32 && Hardware.LANES >= 16
+            && !"false".equals(System.getProperty("resnet4j.conv.columns"));
 
     /** As above, by columns (output channels in lanes, {@link DirectWeightGradient}) or by lanes of positions. */
     static void backwardWeight(ConvShape s, float[] x, float[] dy, float[] dw, float[] db, boolean accumulate, boolean byColumns) {
