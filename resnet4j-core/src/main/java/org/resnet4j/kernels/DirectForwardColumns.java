@@ -70,8 +70,8 @@ final class DirectForwardColumns {
             int[] base = new int[padded];
             for (int g = g0; g < g1; g++) {
                 int i0 = g * group, images = Math.min(n, i0 + group) - i0, count = images * ohw;
-                DirectWeightGradient.pad(x, i0 * cin * hw, images * cin, h, wd, xp, 0);
-                DirectWeightGradient.windows(base, count, ohw, ow, stride, rs, imageSize);
+                PaddedPlanes.pad(x, i0 * cin * hw, images * cin, h, wd, xp);
+                PaddedPlanes.windows(base, count, ohw, ow, stride, rs, imageSize);
                 // the last kernel's spare rows recompute the last position, into rows that are not read
                 for (int q = count; q < padded; q++) base[q] = base[count - 1];
                 for (int pn = 0; pn < panels; pn++)

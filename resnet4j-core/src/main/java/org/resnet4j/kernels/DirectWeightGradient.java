@@ -72,9 +72,9 @@ final class DirectWeightGradient {
                 java.util.Arrays.fill(part, pg, pg + size, 0f);
                 for (int i0 = g * IMAGES_PER_FLUSH; i0 < end; i0 += pass) {
                     int images = Math.min(pass, end - i0), count = images * ohw;
-                    pad(x, i0 * cin * hw, images * cin, h, wd, xp, 0);
+                    PaddedPlanes.pad(x, i0 * cin * hw, images * cin, h, wd, xp);
                     for (int j = 0; j < images; j++) transpose(dy, (i0 + j) * cout * ohw, cout, ohw, count, dyt, j * ohw);
-                    windows(base, count, ohw, s.ow(), s.strideH(), rs, imageSize);
+                    PaddedPlanes.windows(base, count, ohw, s.ow(), s.strideH(), rs, imageSize);
                     for (int k0 = 0; k0 < taps; k0 += TAPS)
                         for (int co0 = 0; co0 < cout; co0 += COLUMNS)
                             taps6(xp, base, count, off, k0, dyt, co0 * count, part, pg + k0 * cout + co0, cout);
@@ -84,36 +84,6 @@ final class DirectWeightGradient {
         for (int g = 0; g < groups; g++)
             for (int k = 0, pg = g * size; k < taps; k++)
                 for (int co = 0; co < cout; co++) dw[co * taps + k] += part[pg + k * cout + co];
-    }
-
-    /**
-     * base[q] = where the window of position q (of count, image q / ohw, output row q % ohw / ow
-     * and column q % ow) starts in padded planes of row stride rs and image size imageSize.
-     */
-    static void windows(int[] base, int count, int ohw, int ow, int stride, int rs, int imageSize) {
-        // counted up rather than divided out (three integer divisions per position cost as much as the padding)
-        for (int q = 0, image = 0; q < count; image += imageSize)
-            for (int row = image; row < image + ohw / ow * stride * rs && q < count; row += stride * rs)
-                for (int c = 0; c < ow; c++) base[q++] = row + stride * c;
-    }
-
-    /** One image's planes zero-padded by one on every side into xp, then {@code slack} zeros. */
-    static void pad(float[] x, int src, int planes, int h, int w, float[] xp, int slack) {
-        int rs = w + 2, padPlane = (h + 2) * rs;
-        for (int pl = 0; pl < planes; pl++) {
-            int s = src + pl * h * w, d = pl * padPlane;
-            java.util.Arrays.fill(xp, d, d + rs + 1, 0f);
-            for (int r = 0; r < h; r++) {
-                int o = d + (r + 1) * rs + 1;
-                int c = 0, sr = s + r * w;
-                for (; c <= w - L; c += L) FloatVector.fromArray(S, x, sr + c).intoArray(xp, o + c);
-                for (; c < w; c++) xp[o + c] = x[sr + c];
-                xp[o + w] = 0f;
-                xp[o + w + 1] = 0f;
-            }
-            java.util.Arrays.fill(xp, d + (h + 1) * rs + 1, d + padPlane, 0f);
-        }
-        java.util.Arrays.fill(xp, planes * padPlane, planes * padPlane + slack, 0f);
     }
 
     /**
