@@ -151,6 +151,10 @@ public final class Conv {
             forward(t, dy, wf, (Epilogue) null, dx);
             return;
         }
+        if (DirectConv.appliesToStridedData(s)) {
+            DirectDataColumns.backwardData(s, dy, w, dx);
+            return;
+        }
         // W_g^T once per call, [colRows x coutG] per group, so the per-image GEMMs read rows.
         float[] wt = Workspace.get(Workspace.Slot.WEIGHTS, w.length);
         for (int g = 0; g < s.groups(); g++) {

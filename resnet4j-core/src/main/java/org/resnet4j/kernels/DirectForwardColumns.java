@@ -94,7 +94,7 @@ final class DirectForwardColumns {
      * Six output positions, whose windows start at p0..p5 in the padded planes, x one panel of 2L
      * output channels: out[o + i 2L ...] gets the two vectors of position i.
      */
-    private static void tile(float[] xp, int p0, int p1, int p2, int p3, int p4, int p5, int[] off, int taps,
+    static void tile(float[] xp, int p0, int p1, int p2, int p3, int p4, int p5, int[] off, int taps,
                              float[] wt, int w0, float[] out, int o) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);

@@ -88,6 +88,31 @@ class DirectColumnsTest extends KernelTestBase {
         assertWithinDotBound("epilogue", e1, e2, absE, 9 * cin, null, 2);
     }
 
+    static Stream<Arguments> stridedDataShapes() {
+        int co = DirectForwardColumns.COLUMNS, t = Parallel.threads();
+        // even and odd sizes (the phases of odd rows and columns one shorter), 1-wide and 1-high
+        // images (a phase with no position), several small images per group with a short last one
+        return Stream.of(Arguments.of(1, co, 7, 9, 16), Arguments.of(3, co, 8, 8, 2 * co), Arguments.of(2, 2 * co, 1, 2, 8),
+                Arguments.of(2, co, 2, 1, 5), Arguments.of(6 * t + 1, co, 14, 14, 64), Arguments.of(2, co, 28, 28, 16),
+                Arguments.of(4 * t + 3, 2 * co, 5, 6, 3));
+    }
+
+    @ParameterizedTest(name = "n={0} cin={1} {2}x{3} cout={4}")
+    @MethodSource("stridedDataShapes")
+    void stridedBackwardDataMatchesTheReference(int n, int cin, int h, int w, int cout) {
+        ConvShape s = ConvShape.of(n, cin, h, w, cout, 3, 3, 2, 2, 1, 1, 1, 1, 1);
+        assertTrue(DirectDataColumns.supports(s), s.toString());
+        SplittableRandom r = new SplittableRandom(n * 13 + cin * 5 + h * 3 + w + cout);
+        float[] dy = random(r, n * cout * s.outPixels()), wt = random(r, cout * cin * 9);
+        float[] want = new float[n * cin * h * w], abs = new float[want.length];
+        ConvReference.backwardData(s, dy, wt, want);
+        ConvReference.backwardData(s, abs(dy), abs(wt), abs);
+        float[] got = new float[want.length];
+        java.util.Arrays.fill(got, Float.NaN); // every element must be written
+        DirectDataColumns.backwardData(s, dy, wt, got);
+        assertWithinDotBound("dx", got, want, abs, 4 * cout, null, 2);
+    }
+
     /** Small images share kernel runs, and a group's positions need not fill whole kernels. */
     @Test
     void groupsSmallImages() {
@@ -118,6 +143,9 @@ class DirectColumnsTest extends KernelTestBase {
 
     @Test
     void needsWholePanelsAndTapBlocks() {
+        assertFalse(DirectDataColumns.supports(ConvShape.of(1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)), "stride 1");
+        if (DirectForwardColumns.COLUMNS > 8)
+            assertFalse(DirectDataColumns.supports(ConvShape.of(1, 8, 8, 8, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1)), "part of a panel of input channels");
         if (DirectForwardColumns.COLUMNS > DirectConv.CO_BLOCK)
             assertFalse(DirectForwardColumns.supports(ConvShape.of(1, 4, 4, 4, DirectConv.CO_BLOCK, 3, 3, 1, 1, 1, 1, 1, 1, 1)), "part of a panel");
         int co = DirectWeightGradient.COLUMNS;
