@@ -35,7 +35,7 @@ public final class BatchNorm {
     public static void forwardTrain(int n, int c, int hw, float[] x, float[] gamma, float[] beta, float eps,
                                     float[] y, float[] saveMean, float[] saveInvstd, float[] batchVar, boolean relu,
                                     float[] saveScale, float[] saveShift) {
-        Parallel.forRange(c, 1, (c0, c1) -> {
+        Parallel.forRangeGuided(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double sum = 0, sq = 0;
                 for (int img = 0; img < n; img++) sum += sum(x, (img * c + ch) * hw, hw);
@@ -60,7 +60,7 @@ public final class BatchNorm {
 
     /** y = x * scale + shift per channel (then max(y, 0) when {@code relu}): a saved forward, recomputed. */
     public static void affine(int n, int c, int hw, float[] x, float[] scale, float[] shift, float[] y, boolean relu) {
-        Parallel.forRange(c, 1, (c0, c1) -> {
+        Parallel.forRangeGuided(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) affine(x, y, n, c, hw, ch, scale[ch], shift[ch], relu);
         });
     }
@@ -84,7 +84,7 @@ public final class BatchNorm {
     /** As above, then max(y, 0) in the same pass when {@code relu}. */
     public static void forwardEval(int n, int c, int hw, float[] x, float[] gamma, float[] beta,
                                    float[] runningMean, float[] runningVar, float eps, float[] y, boolean relu) {
-        Parallel.forRange(c, 1, (c0, c1) -> {
+        Parallel.forRangeGuided(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double invstd = 1.0 / Math.sqrt(runningVar[ch] + (double) eps);
                 float scale = (float) (invstd * gamma[ch]);
@@ -114,7 +114,7 @@ public final class BatchNorm {
     public static void backwardTrain(int n, int c, int hw, float[] x, float[] dy, float[] gamma,
                                      float[] saveMean, float[] saveInvstd,
                                      float[] dx, float[] dgamma, float[] dbeta) {
-        Parallel.forRange(c, 1, (c0, c1) -> {
+        Parallel.forRangeGuided(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double mean = saveMean[ch], invstd = saveInvstd[ch];
                 double sdy = 0, sdyxc = 0; // sums of dy and of dy * (x - mean)
@@ -239,7 +239,7 @@ public final class BatchNorm {
     public static void backwardEval(int n, int c, int hw, float[] x, float[] dy, float[] gamma,
                                     float[] runningMean, float[] runningVar, float eps,
                                     float[] dx, float[] dgamma, float[] dbeta) {
-        Parallel.forRange(c, 1, (c0, c1) -> {
+        Parallel.forRangeGuided(c, 1, (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double invstd = 1.0 / Math.sqrt(runningVar[ch] + (double) eps);
                 double mean = runningMean[ch];

@@ -123,7 +123,7 @@ final class DirectConv {
                 for (int t = 0; t < 9; t++)
                     for (int c = 0; c < CO_BLOCK; c++)
                         wr[((cb * cin + ci) * 9 + t) * CO_BLOCK + c] = w[((cb * CO_BLOCK + c) * cin + ci) * 9 + t];
-        Parallel.forRange(n * blocks, 1, (u0, u1) -> {
+        Parallel.forRangeGuided(n * blocks, 1, (u0, u1) -> {
             float[] out = Workspace.get(Workspace.Slot.DIRECT_OUTPUT, CO_BLOCK * flatPadded);
             for (int u = u0; u < u1; u++) {
                 int img = u / blocks, cb = u % blocks;
@@ -230,7 +230,7 @@ final class DirectConv {
         });
         if (!accumulate) java.util.Arrays.fill(dw, 0, cout * cin * 9, 0f);
         int blocks = cout / WG_CO_BLOCK;
-        Parallel.forRange(blocks, 1, (b0, b1) -> {
+        Parallel.forRangeGuided(blocks, 1, (b0, b1) -> {
             float[] lanes = new float[WG_CO_BLOCK * 3 * L];
             for (int cb = b0; cb < b1; cb++) {
                 for (int i0 = 0; i0 < n; i0 += IMAGES_PER_REDUCTION) {

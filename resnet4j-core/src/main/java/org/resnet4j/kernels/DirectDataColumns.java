@@ -67,7 +67,7 @@ final class DirectDataColumns {
             at += cin * t;
         }
         int padded = (group * rows[0] * cols[0] + ROWS - 1) / ROWS * ROWS; // the largest phase's rows
-        Parallel.forRange(groups, 1, (g0, g1) -> {
+        Parallel.forRangeGuided(groups, 1, (g0, g1) -> {
             // a window's last tap reads (cout - 1) padPlane + (oh + 1) rs + ow + 1 < cout padPlane: no slack
             float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, group * imageSize);
             float[] yt = Workspace.get(Workspace.Slot.DIRECT_OUTPUT, panels * padded * COLUMNS);

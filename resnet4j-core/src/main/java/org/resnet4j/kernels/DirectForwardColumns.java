@@ -63,7 +63,7 @@ final class DirectForwardColumns {
             for (int k = 0; k < taps; k++) wt[((co / COLUMNS) * taps + k) * COLUMNS + co % COLUMNS] = w[co * taps + k];
         int[] off = new int[taps];
         for (int k = 0; k < taps; k++) off[k] = (k / 9) * padPlane + (k % 9 / 3) * rs + k % 3;
-        Parallel.forRange(groups, 1, (g0, g1) -> {
+        Parallel.forRangeGuided(groups, 1, (g0, g1) -> {
             // the last window's last tap reads at most (cin - 1) padPlane + (h + 1) rs + w + 1 < cin padPlane: no slack
             float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, group * imageSize);
             float[] yt = Workspace.get(Workspace.Slot.DIRECT_OUTPUT, panels * padded * COLUMNS);

@@ -62,7 +62,7 @@ final class DirectWeightGradient {
         int groups = (n + IMAGES_PER_FLUSH - 1) / IMAGES_PER_FLUSH;
         int pass = Math.min(IMAGES_PER_FLUSH, (GROUP_POSITIONS + ohw - 1) / ohw); // images per pass
         float[] part = Workspace.get(Workspace.Slot.ACC, groups * size);
-        Parallel.forRange(groups, 1, (g0, g1) -> {
+        Parallel.forRangeGuided(groups, 1, (g0, g1) -> {
             // a window's last tap reads (cin - 1) padPlane + (h + 1) rs + w + 1 < cin padPlane: no slack
             float[] xp = Workspace.get(Workspace.Slot.DIRECT_INPUT, pass * imageSize);
             float[] dyt = Workspace.get(Workspace.Slot.DIRECT_GRAD, cout * pass * ohw);

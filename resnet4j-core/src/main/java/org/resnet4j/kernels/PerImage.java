@@ -12,7 +12,7 @@ final class PerImage {
     /** Images over the pool's workers (each with its COL workspace of colSize), or in turn when there are fewer images than threads. */
     static void run(int n, ImageBody body, int colSize) {
         if (n >= Parallel.threads()) {
-            Parallel.forRange(n, 1, (i0, i1) -> {
+            Parallel.forRangeGuided(n, 1, (i0, i1) -> {
                 float[] col = Workspace.get(Workspace.Slot.COL, colSize);
                 for (int i = i0; i < i1; i++) body.run(i, col);
             });

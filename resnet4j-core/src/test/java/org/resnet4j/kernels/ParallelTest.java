@@ -1,6 +1,7 @@
 package org.resnet4j.kernels;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -156,6 +157,66 @@ class ParallelTest {
         }
         for (Thread c : callers) c.join();
         for (long total : totals) assertEquals(500L * 64, total);
+    }
+
+    @Test
+    void guidedChunksCoverEveryIndexOnceAndShrinkToTheGrain() {
+        for (int n : new int[] {1, 2, 3, 7, 100, 1001}) {
+            for (int grain : new int[] {1, 5, 400}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                List<int[]> chunks = new ArrayList<>();
+                Parallel.forRangeGuided(n, grain, (from, to) -> {
+                    synchronized (chunks) { chunks.add(new int[] {from, to}); }
+                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                });
+                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " grain=" + grain + " index " + i);
+                if (!Parallel.GUIDED || n < 2 * grain) continue;
+                chunks.sort((a, b) -> Integer.compare(a[0], b[0]));
+                for (int[] c : chunks) {
+                    // each a sixth (2 x 3 threads) of what was left when it was claimed, and at least the grain but at the end
+                    assertTrue(c[1] - c[0] <= Math.max(grain, (n - c[0]) / 6), "n=" + n + " grain=" + grain + " chunk " + c[0] + ".." + c[1]);
+                    assertTrue(c[1] - c[0] >= grain || c[1] == n, "n=" + n + " grain=" + grain + " chunk " + c[0] + ".." + c[1]);
+                }
+            }
+        }
+    }
+
+    /** A thread that stalls (its core taken by another process) holds up one chunk, and the others do the rest. */
+    @Test
+    void guidedWorkGoesAroundAStalledThread() throws InterruptedException {
+        assumeTrue(Parallel.GUIDED, "-Dresnet4j.parallel.guided=false");
+        int n = 600;
+        AtomicInteger done = new AtomicInteger();
+        AtomicInteger stalledChunk = new AtomicInteger(-1);
+        AtomicInteger sawTheRestDone = new AtomicInteger();
+        Parallel.forRangeGuided(n, 1, (from, to) -> {
+            if (from == 0) { // the first chunk's thread stalls until every other chunk is done
+                stalledChunk.set(to);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (done.get() < n - to && System.nanoTime() < deadline) Thread.onSpinWait();
+                if (done.get() == n - to) sawTheRestDone.incrementAndGet();
+            }
+            done.addAndGet(to - from);
+        });
+        assertEquals(n, done.get());
+        assertEquals(1, sawTheRestDone.get(), "the other threads left work to the stalled one");
+        assertTrue(stalledChunk.get() <= n / 6, "the stalled chunk held " + stalledChunk.get() + " of " + n);
+    }
+
+    @Test
+    void guidedFailuresReachTheCallerAndNestedRegionsRunInline() {
+        RuntimeException e = assertThrows(RuntimeException.class, () -> Parallel.forRangeGuided(100, 1, (from, to) -> {
+            if (from <= 50 && 50 < to) throw new IllegalStateException("at 50");
+        }));
+        assertEquals("at 50", e.getMessage());
+        AtomicInteger sum = new AtomicInteger();
+        Parallel.forRangeGuided(10, 1, (from, to) -> Parallel.forRangeGuided(4, 1, (a, b) -> sum.addAndGet(b - a)));
+        assertTrue(sum.get() >= 4, "inner regions ran: " + sum.get());
+        Parallel.forRange(3, 1, (from, to) -> {
+            List<String> names = new ArrayList<>();
+            Parallel.forRangeGuided(8, 1, (a, b) -> names.add(Thread.currentThread().getName()));
+            assertEquals(List.of(Thread.currentThread().getName()), names, "a region inside a region runs on its thread, whole");
+        });
     }
 
     @Test
