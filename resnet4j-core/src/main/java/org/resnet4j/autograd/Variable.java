@@ -146,8 +146,8 @@ public class Variable {
                 grad = Tensor.of(leafGradStorage(g.size(), false), g.shape());
                 System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
             } else { // an intermediate one is dropped within the step: from the step's buffer pool, if any
-                grad = Tensor.zeros(g.shape());
-                System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
+                grad = Tensor.uninitialized(g.shape());
+                org.resnet4j.kernels.Elementwise.copy(g.data(), grad.data(), g.size());
             }
         } else {
             addInto(grad, g);
@@ -195,8 +195,7 @@ public class Variable {
         if (!acc.sameShape(g)) {
             throw new IllegalStateException("gradient shape " + g.shapeString() + " for value " + acc.shapeString());
         }
-        float[] a = acc.data(), b = g.data();
-        for (int i = 0; i < a.length; i++) a[i] += b[i];
+        org.resnet4j.kernels.Elementwise.addInto(acc.data(), g.data(), acc.size());
     }
 
     /** Backpropagates from a scalar (one-element) value with seed 1. */

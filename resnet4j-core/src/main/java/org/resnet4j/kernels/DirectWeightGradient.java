@@ -81,9 +81,12 @@ final class DirectWeightGradient {
                 }
             }
         });
-        for (int g = 0; g < groups; g++)
-            for (int k = 0, pg = g * size; k < taps; k++)
-                for (int co = 0; co < cout; co++) dw[co * taps + k] += part[pg + k * cout + co];
+        // the partials added in group order, each weight by one chunk (the same bits on any split)
+        Parallel.forRangeGuided(cout, 1, (c0, c1) -> {
+            for (int g = 0; g < groups; g++)
+                for (int co = c0, pg = g * size; co < c1; co++)
+                    for (int k = 0; k < taps; k++) dw[co * taps + k] += part[pg + k * cout + co];
+        });
     }
 
     /**

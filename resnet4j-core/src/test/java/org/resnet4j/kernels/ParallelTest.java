@@ -34,18 +34,26 @@ class ParallelTest {
     void everyIndexOnceInContiguousChunks() {
         for (int n : new int[] {1, 2, 3, 7, 100, 1001}) {
             for (int grain : new int[] {1, 5, 400}) {
-                AtomicIntegerArray hits = new AtomicIntegerArray(n);
-                List<int[]> chunks = new ArrayList<>();
-                Parallel.forRange(n, grain, (from, to) -> {
-                    synchronized (chunks) { chunks.add(new int[] {from, to}); }
-                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                });
-                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " grain=" + grain + " index " + i);
+                List<int[]> chunks = everyIndexOnce(n, grain, false);
                 int expected = Math.min(3, Math.max(1, n / grain));
                 assertEquals(expected, chunks.size(), "n=" + n + " grain=" + grain);
                 for (int[] c : chunks) assertTrue(c[1] - c[0] >= n / expected, "chunk " + c[0] + ".." + c[1]);
             }
         }
+    }
+
+    /** Runs a region over [0, n) (guided or fixed chunks), checks that it ran each index once, and returns its chunks. */
+    private static List<int[]> everyIndexOnce(int n, int grain, boolean guided) {
+        AtomicIntegerArray hits = new AtomicIntegerArray(n);
+        List<int[]> chunks = new ArrayList<>();
+        Parallel.RangeBody body = (from, to) -> {
+            synchronized (chunks) { chunks.add(new int[] {from, to}); }
+            for (int i = from; i < to; i++) hits.incrementAndGet(i);
+        };
+        if (guided) Parallel.forRangeGuided(n, grain, body);
+        else Parallel.forRange(n, grain, body);
+        for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " grain=" + grain + " index " + i);
+        return chunks;
     }
 
     @Test
@@ -163,13 +171,7 @@ class ParallelTest {
     void guidedChunksCoverEveryIndexOnceAndShrinkToTheGrain() {
         for (int n : new int[] {1, 2, 3, 7, 100, 1001}) {
             for (int grain : new int[] {1, 5, 400}) {
-                AtomicIntegerArray hits = new AtomicIntegerArray(n);
-                List<int[]> chunks = new ArrayList<>();
-                Parallel.forRangeGuided(n, grain, (from, to) -> {
-                    synchronized (chunks) { chunks.add(new int[] {from, to}); }
-                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                });
-                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " grain=" + grain + " index " + i);
+                List<int[]> chunks = everyIndexOnce(n, grain, true);
                 if (!Parallel.GUIDED || n < 2 * grain) continue;
                 chunks.sort((a, b) -> Integer.compare(a[0], b[0]));
                 for (int[] c : chunks) {

@@ -48,9 +48,9 @@ public final class AddOp {
         if (a.isMeta()) return Variable.constant(Tensor.meta(a.shape()));
         float[] x = a.value().data(), z = b.value().data();
         long t0 = OpProfile.now();
-        Tensor y = overwriteA && overwritable(a) ? a.value() : Tensor.zeros(a.shape());
+        Tensor y = overwriteA && overwritable(a) ? a.value() : Tensor.uninitialized(a.shape());
         float[] yd = y.data();
-        Parallel.forRange(yd.length, 1 << 15, (s, e) -> {
+        Parallel.forRangeGuided(y.size(), 1 << 15, (s, e) -> {
             if (relu) {
                 for (int i = s; i < e; i++) yd[i] = Math.max(x[i] + z[i], 0f);
             } else {

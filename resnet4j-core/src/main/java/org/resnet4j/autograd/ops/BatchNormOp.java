@@ -44,7 +44,7 @@ public final class BatchNormOp {
         SyncBatchNormOp.AllReduce sync = training ? SyncBatchNormOp.current() : null;
         if (sync != null) return SyncBatchNormOp.apply(sync, x, gamma, beta, runningMean, runningVar, momentum, eps, relu);
         long t0 = OpProfile.now();
-        Tensor y = Tensor.zeros(sh);
+        Tensor y = Tensor.uninitialized(sh); // every element written, training or eval
         float[] xd = x.value().data();
         if (training) {
             float[] mean = new float[c], invstd = new float[c], var = new float[c];
@@ -112,7 +112,7 @@ public final class BatchNormOp {
         @Override
         protected Tensor recomputeOutput() {
             int[] d = dims(x);
-            Tensor y = Tensor.zeros(x.shape());
+            Tensor y = Tensor.uninitialized(x.shape());
             BatchNorm.affine(d[0], d[1], d[2], x.data(), scale, shift, y.data(), true);
             return y;
         }

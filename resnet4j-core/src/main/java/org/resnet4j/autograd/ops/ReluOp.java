@@ -22,7 +22,7 @@ public final class ReluOp {
         long t0 = OpProfile.now();
         Tensor y = Tensor.zeros(x.shape());
         float[] yd = y.data();
-        Parallel.forRange(xd.length, 1 << 15, (a, b) -> {
+        Parallel.forRangeGuided(xd.length, 1 << 15, (a, b) -> {
             for (int i = a; i < b; i++) yd[i] = Math.max(xd[i], 0f); // max vectorizes; NaN stays NaN
         });
         OpProfile.add("ReluOp fwd", 0, t0);
@@ -37,7 +37,7 @@ public final class ReluOp {
     static Tensor maskInPlace(Tensor dy, Tensor y) {
         if (!dy.sameShape(y)) throw new IllegalStateException("gradient shape " + dy.shapeString() + " for value " + y.shapeString());
         float[] g = dy.data(), yd = y.data(), d = g;
-        Parallel.forRange(d.length, 1 << 15, (a, b) -> {
+        Parallel.forRangeGuided(d.length, 1 << 15, (a, b) -> {
             int i = a;
             for (; i + S.length() <= b; i += S.length()) { // a select C2 does not vectorize by itself
                 FloatVector gv = FloatVector.fromArray(S, g, i);

@@ -3,6 +3,7 @@ package org.resnet4j.autograd.ops;
 import org.resnet4j.autograd.Node;
 import org.resnet4j.autograd.OpProfile;
 import org.resnet4j.autograd.Variable;
+import org.resnet4j.kernels.Parallel;
 import org.resnet4j.tensor.Tensor;
 
 /**
@@ -20,24 +21,34 @@ public final class ShortcutPadOp {
         int[] outShape = {n, oc, oh, ow};
         if (x.isMeta()) return Variable.constant(Tensor.meta(outShape));
         long t0 = OpProfile.now();
-        Tensor y = Tensor.zeros(outShape);
+        Tensor y = Tensor.uninitialized(outShape);
         float[] xd = x.value().data(), yd = y.data();
-        for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < c; ch++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
-                        yd[((i * oc + ch + padBefore) * oh + oy) * ow + ox] = xd[((i * c + ch) * h + oy * stride) * w + ox * stride];
+        int plane = oh * ow;
+        Parallel.forRangeGuided(n, 1, (i0, i1) -> { // images over the pool: each writes its own block, zeros included
+            for (int i = i0; i < i1; i++) {
+                java.util.Arrays.fill(yd, i * oc * plane, (i * oc + padBefore) * plane, 0f);
+                java.util.Arrays.fill(yd, (i * oc + padBefore + c) * plane, (i + 1) * oc * plane, 0f);
+                for (int ch = 0; ch < c; ch++)
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++)
+                            yd[((i * oc + ch + padBefore) * oh + oy) * ow + ox] = xd[((i * c + ch) * h + oy * stride) * w + ox * stride];
+            }
+        });
         OpProfile.add("ShortcutPadOp fwd", 0, t0);
         return Node.record(y, () -> new Node(x) {
             @Override
             protected void backward(Tensor dy) {
-                Tensor dx = Tensor.zeros(s);
+                Tensor dx = Tensor.uninitialized(s);
                 float[] g = dy.data(), d = dx.data();
-                for (int i = 0; i < n; i++)
-                    for (int ch = 0; ch < c; ch++)
-                        for (int oy = 0; oy < oh; oy++)
-                            for (int ox = 0; ox < ow; ox++)
-                                d[((i * c + ch) * h + oy * stride) * w + ox * stride] = g[((i * oc + ch + padBefore) * oh + oy) * ow + ox];
+                Parallel.forRangeGuided(n, 1, (i0, i1) -> { // the positions the stride skipped get zero
+                    for (int i = i0; i < i1; i++) {
+                        java.util.Arrays.fill(d, i * c * h * w, (i + 1) * c * h * w, 0f);
+                        for (int ch = 0; ch < c; ch++)
+                            for (int oy = 0; oy < oh; oy++)
+                                for (int ox = 0; ox < ow; ox++)
+                                    d[((i * c + ch) * h + oy * stride) * w + ox * stride] = g[((i * oc + ch + padBefore) * oh + oy) * ow + ox];
+                    }
+                });
                 inputs()[0].addGradOwned(dx);
             }
         }, x);
