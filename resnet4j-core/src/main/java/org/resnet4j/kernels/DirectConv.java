@@ -84,10 +84,11 @@ final class DirectConv {
      * and col2im. One thread, medians of 7 after a first pass: at 256 bits everywhere the forward
      * is by columns, resnet20's 16 -> 32 at 28x28 (batch 128) 21 -> 41 GFLOPS, at 32x32 22 -> 43,
      * 32 -> 64 at 14x14 24 -> 46, resnet18's 64 -> 128 at 56x56 (batch 16) 56 -> 70, 128 -> 256 at
-     * 28x28 58 -> 71, 256 -> 512 at 14x14 42 -> 71, resnet50's 128 -> 128 at 56x56 38 -> 59; at 512 bits where dy's planes are at most
-     * {@link #STRIDED_DATA_PLANE_512} (32 -> 64 at 14x14 46 -> 71, 128 -> 256 at 28x28 89 -> 100,
-     * 256 -> 512 at 14x14 59 -> 95), while on 28x28 planes the GEMM with 16-lane panels kept
-     * ahead (64 -> 128 at 56x56 110 -> 89, 128 -> 128 96 -> 93).
+     * 28x28 58 -> 71, 256 -> 512 at 14x14 42 -> 71, resnet50's 128 -> 128 at 56x56 38 -> 59; at
+     * 512 bits where dy's planes are at most {@link #STRIDED_DATA_PLANE_512} (32 -> 64 at 14x14
+     * 46 -> 71, 128 -> 256 at 28x28 89 -> 100, 256 -> 512 at 14x14 59 -> 95), while on 28x28
+     * planes the GEMM with 16-lane panels kept ahead (64 -> 128 at 56x56 110 -> 89, 128 -> 128 96
+     * -> 93).
      */
     static boolean appliesToStridedData(ConvShape s) {
         return ENABLED && (FWD_BY_COLUMNS || STRIDE_2_BY_COLUMNS && s.outPixels() <= STRIDED_DATA_PLANE_512)

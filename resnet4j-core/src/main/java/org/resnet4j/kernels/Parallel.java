@@ -122,6 +122,7 @@ public final class Parallel {
     private static final class Region {
         final RangeBody body;
         final int n, chunks, grain, threads;
+        /** The next chunk's index; in a guided region, the next chunk's first item. */
         final AtomicInteger nextChunk = new AtomicInteger(), pending;
         volatile Throwable failure;
 
