@@ -91,11 +91,16 @@ class ParallelTest {
     @Test
     void restParksTheWorkersAndTheNextRegionWakesThem() throws InterruptedException {
         Parallel.forRange(3, 1, (from, to) -> {}); // the workers have seen a region: they spin now
+        // a replaced team's workers (same names) may still be on their way out: count this team's only
+        long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (liveWorkers() > 2 && System.nanoTime() < gone) Thread.sleep(1);
+        assertEquals(2, liveWorkers(), "workers of a replaced team still run");
         for (int rep = 0; rep < 5; rep++) {
             Parallel.rest();
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!workersParked() && System.nanoTime() < end) Thread.sleep(1);
-            assertTrue(workersParked(), "both workers parked after rest()");
+            boolean parked;
+            while (!(parked = workersParked()) && System.nanoTime() < end) Thread.sleep(1);
+            assertTrue(parked, "both workers parked after rest()");
             CountDownLatch running = new CountDownLatch(3);
             Set<String> names = ConcurrentHashMap.newKeySet();
             Parallel.forRange(3, 1, (from, to) -> {
