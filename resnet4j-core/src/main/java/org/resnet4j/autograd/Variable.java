@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.resnet4j.kernels.Elementwise;
 import org.resnet4j.tensor.BufferPool;
 import org.resnet4j.tensor.Tensor;
 
@@ -147,7 +148,7 @@ public class Variable {
                 System.arraycopy(g.data(), 0, grad.data(), 0, g.size());
             } else { // an intermediate one is dropped within the step: from the step's buffer pool, if any
                 grad = Tensor.uninitialized(g.shape());
-                org.resnet4j.kernels.Elementwise.copy(g.data(), grad.data(), g.size());
+                Elementwise.copy(g.data(), grad.data(), g.size());
             }
         } else {
             addInto(grad, g);
@@ -195,7 +196,7 @@ public class Variable {
         if (!acc.sameShape(g)) {
             throw new IllegalStateException("gradient shape " + g.shapeString() + " for value " + acc.shapeString());
         }
-        org.resnet4j.kernels.Elementwise.addInto(acc.data(), g.data(), acc.size());
+        Elementwise.addInto(acc.data(), g.data(), acc.size());
     }
 
     /** Backpropagates from a scalar (one-element) value with seed 1. */
